@@ -1,0 +1,635 @@
+"""The `newsarchive` command line: a thin layer over `storage`.
+
+Data goes to standard output (tables on a terminal, `--format json` for scripts); logs,
+warnings and errors go to standard error, so pipes stay clean. Expected failures (unknown
+URL, bad query, unreachable database) end with one line on stderr and a non-zero exit,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from functools import wraps
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from crawler.timespec import parse_moment
+
+if TYPE_CHECKING:
+    from storage.archive import Archive
+
+__all__ = ["cli", "main"]
+
+log = logging.getLogger("newsarchive")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_DB = "sqlite:///archive.db"
+DEFAULT_SITES = "sites.toml"
+
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+
+
+class Moment(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter for dates and durations (see crawler.timespec)."""
+
+    name = "DATE|DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MOMENT = Moment()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _fail(message: str, code: int = EXIT_NOT_FOUND) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one-line messages with the documented exit codes."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from storage.archive import ArticleNotFoundError
+        from storage.engine import DatabaseURLError
+        from storage.query_syntax import QuerySyntaxError
+
+        try:
+            return func(*args, **kwargs)
+        except ArticleNotFoundError as exc:
+            _fail(str(exc).strip("'\""), EXIT_NOT_FOUND)
+        except QuerySyntaxError as exc:
+            _fail(f"bad search query: {exc}", EXIT_USAGE)
+        except DatabaseURLError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else "error"
+            _fail(f"database error: {first_line}", EXIT_NOT_FOUND)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@contextmanager
+def open_archive(ctx: click.Context) -> Iterator[Archive]:
+    from storage.archive import Archive
+
+    archive = Archive(ctx.obj["db"])
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def format_option(*choices: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    default = choices[0]
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="table/text for people, json for scripts",
+    )
+
+
+# ---------------------------------------------------------------------------- the group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="NEWSARCHIVE_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="archive database URL: sqlite:///FILE or postgresql://HOST/DB (env NEWSARCHIVE_DB)",
+)
+@click.option(
+    "--sites",
+    envvar="NEWSARCHIVE_SITES",
+    default=DEFAULT_SITES,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="site configuration file (env NEWSARCHIVE_SITES)",
+)
+@click.option("-v", "--verbose", count=True, help="more log output on stderr (-vv for debug)")
+@click.version_option(package_name="newsarchive")
+@click.pass_context
+def cli(ctx: click.Context, db: str, sites: str, verbose: int) -> None:
+    """Crawl news sites into a versioned archive and query it."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    ctx.obj["sites"] = sites
+
+
+# ---------------------------------------------------------------------------- search
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--site", help="only this site")
+@click.option("--since", type=MOMENT, help="from this date, or this long ago (7d)")
+@click.option("--until", type=MOMENT, help="before this date")
+@click.option(
+    "--date-field",
+    type=click.Choice(["published", "first-seen"]),
+    default="published",
+    show_default=True,
+    help="which date --since/--until compare",
+)
+@click.option("--language", help="language code, e.g. en or pt-BR")
+@click.option("--author", help="authors containing this text (case-insensitive)")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--collapse", is_flag=True, help="one result per group of near-duplicates")
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def search(
+    ctx: click.Context,
+    query: str,
+    site: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    date_field: str,
+    language: str | None,
+    author: str | None,
+    limit: int,
+    offset: int,
+    collapse: bool,
+    fmt: str,
+) -> None:
+    """Full-text search over the latest version of every article.
+
+    QUERY: words (all must appear), "a phrase", OR, -excluded, prefix*.
+    """
+    from storage.fulltext import SearchFilters
+
+    filters = SearchFilters(
+        site=site,
+        since=since,
+        until=until,
+        date_field="published" if date_field == "published" else "first_seen",
+        language=language,
+        author=author,
+    )
+    with open_archive(ctx) as archive:
+        hits = archive.search(
+            query, filters, limit=limit, offset=offset, collapse_duplicates=collapse
+        )
+    if fmt == "json":
+        _print_json(
+            [
+                {
+                    "id": h.article_id,
+                    "url": h.url,
+                    "site": h.site,
+                    "title": h.title,
+                    "published": h.published,
+                    "first_seen": h.first_seen,
+                    "language": h.language,
+                    "authors": h.authors,
+                    "snippet": h.snippet,
+                    "score": h.score,
+                    "duplicate_group": h.duplicate_group,
+                    "version": h.version,
+                }
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        click.echo("no results", err=True)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=True)
+    for column in ("id", "published", "site", "title / snippet", "score"):
+        table.add_column(column)
+    for h in hits:
+        cell = Text(h.title + "\n", style="bold")
+        cell.append_text(_marked(h.snippet))
+        cell.append("\n" + h.url, style="dim")
+        table.add_row(str(h.article_id), _fmt_time(h.published), h.site, cell, f"{h.score:.3f}")
+    _console().print(table)
+
+
+def _marked(snippet: str) -> Any:
+    """Render <mark>…</mark> spans of a snippet as highlighted Rich text."""
+    from rich.text import Text
+
+    from storage.fulltext import MARK_END, MARK_START
+
+    out = Text()
+    rest = snippet
+    while MARK_START in rest:
+        before, _, after = rest.partition(MARK_START)
+        marked, _, rest = after.partition(MARK_END)
+        out.append(before)
+        out.append(marked, style="bold yellow")
+    out.append(rest)
+    return out
+
+
+# ---------------------------------------------------------------------------- show
+
+
+def _safe_for_terminal(data: bytes) -> str:
+    """Archived HTML decoded for a terminal with control characters made visible.
+
+    A hostile page can carry escape sequences that retitle, recolour or rewrite a
+    terminal; only newline and tab pass through.
+    """
+    text = data.decode("utf-8", "replace")
+    return "".join(
+        ch
+        if ch in "\n\t" or (ch.isprintable() and ch != "\x7f")
+        else f"\\x{ord(ch):02x}"
+        if ord(ch) < 256
+        else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
+@cli.command()
+@click.argument("ref", metavar="URL|ID")
+@click.option(
+    "--version", "version", type=int, help="version number (default: latest; -1: previous)"
+)
+@click.option("--html", is_flag=True, help="print the archived raw HTML of that version")
+@format_option("text", "json")
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, ref: str, version: int | None, html: bool, fmt: str) -> None:
+    """Show an article (any URL it was seen under, or its id)."""
+    with open_archive(ctx) as archive:
+        article = archive.article(ref)
+        snapshot = archive.snapshot(article.id, version)
+        if html:
+            body = archive.raw_html(article.id, snapshot.version)
+            if not body:
+                _fail(f"no HTML stored for version {snapshot.version}")
+            if _stdout_is_terminal():
+                click.echo(_safe_for_terminal(body))
+            else:
+                sys.stdout.buffer.write(body)
+                sys.stdout.buffer.flush()
+            return
+    if fmt == "json":
+        data = asdict(snapshot)
+        data.update(
+            id=article.id,
+            site=article.site,
+            canonical_url=article.canonical_url,
+            first_seen=article.first_seen,
+            last_seen=article.last_seen,
+            last_checked=article.last_checked,
+            versions=article.versions,
+            duplicate_group=article.duplicate_group,
+            aliases=article.aliases,
+        )
+        _print_json(data)
+        return
+    console = _console()
+    console.print(f"[bold]{_esc(snapshot.title)}[/bold]")
+    meta = [
+        ("id", str(article.id)),
+        ("url", article.canonical_url),
+        ("site", article.site),
+        ("authors", ", ".join(snapshot.authors) or "-"),
+        ("published", _fmt_time(snapshot.published)),
+        ("modified", _fmt_time(snapshot.modified)),
+        ("language", snapshot.language or "-"),
+        ("version", f"{snapshot.version} of {article.versions}"),
+        ("fetched", _fmt_time(snapshot.fetched_at)),
+        ("first seen", _fmt_time(article.first_seen)),
+        ("last seen", _fmt_time(article.last_seen)),
+    ]
+    for key, value in meta:
+        console.print(f"[dim]{key:>10}[/dim] {_esc(value)}")
+    console.print()
+    console.print(_esc(snapshot.text), soft_wrap=True)
+
+
+def _esc(value: str) -> str:
+    from rich.markup import escape
+
+    return escape(value)
+
+
+# ---------------------------------------------------------------------------- history
+
+
+@cli.command()
+@click.argument("ref", metavar="URL|ID")
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def history(ctx: click.Context, ref: str, fmt: str) -> None:
+    """List the versions of an article and what changed in each."""
+    with open_archive(ctx) as archive:
+        versions = archive.history(ref)
+    if fmt == "json":
+        _print_json(
+            [
+                {
+                    "version": v.version,
+                    "fetched_at": v.fetched_at,
+                    "content_hash": v.content_hash,
+                    "changed_fields": v.changed_fields,
+                    "title": v.title,
+                    "url": v.url,
+                }
+                for v in versions
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("version", "fetched", "changed", "title", "hash"):
+        table.add_column(column)
+    for v in versions:
+        changed = ", ".join(v.changed_fields) if v.version > 1 else "(first)"
+        table.add_row(
+            str(v.version), _fmt_time(v.fetched_at), changed, v.title, v.content_hash[:12]
+        )
+    _console().print(table)
+
+
+# ---------------------------------------------------------------------------- diff
+
+
+@cli.command()
+@click.argument("ref", metavar="URL|ID")
+@click.option("--from", "from_version", type=int, help="older version (default: the previous one)")
+@click.option("--to", "to_version", type=int, help="newer version (default: the latest)")
+@format_option("text", "json")
+@click.pass_context
+@handle_errors
+def diff(
+    ctx: click.Context, ref: str, from_version: int | None, to_version: int | None, fmt: str
+) -> None:
+    """Word-level differences between two versions of an article.
+
+    On a terminal removed words are red and struck through, added words green; otherwise
+    removed words print as [-word-] and added words as {+word+}.
+    """
+    from storage.textdiff import diff_snapshots, render_plain
+
+    with open_archive(ctx) as archive:
+        newer = archive.snapshot(ref, to_version)
+        older_version = from_version if from_version is not None else newer.version - 1
+        if older_version < 1:
+            _fail(f"article {newer.article_id} has only one version: nothing to compare")
+        older = archive.snapshot(ref, older_version)
+    diffs = [d for d in diff_snapshots(older, newer) if d.changed]
+    if fmt == "json":
+        _print_json(
+            {
+                "article_id": newer.article_id,
+                "from": older.version,
+                "to": newer.version,
+                "fields": [
+                    {
+                        "field": d.field,
+                        "segments": [{"op": s.op, "text": s.text} for s in d.segments],
+                    }
+                    for d in diffs
+                ],
+            }
+        )
+        return
+    header = f"version {older.version} -> {newer.version}"
+    if not diffs:
+        click.echo(f"{header}: no differences in the versioned fields")
+        return
+    if not _stdout_is_terminal():
+        click.echo(header)
+        for d in diffs:
+            click.echo(f"--- {d.field}")
+            click.echo(render_plain(d.segments))
+        return
+    from rich.text import Text
+
+    console = _console()
+    console.print(header, style="bold")
+    styles = {"equal": "", "delete": "red strike", "insert": "green underline"}
+    for d in diffs:
+        console.print(f"--- {d.field}", style="dim")
+        out = Text()
+        for segment in d.segments:
+            out.append(segment.text, style=styles[segment.op])
+        console.print(out, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------- export
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "warc"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option("--all-versions", is_flag=True, help="one record per version instead of per article")
+@click.option("--site", help="only this site")
+@click.option("--since", type=MOMENT, help="only versions recorded since this date or duration")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="file (default: stdout)"
+)
+@click.pass_context
+@handle_errors
+def export(
+    ctx: click.Context,
+    fmt: str,
+    all_versions: bool,
+    site: str | None,
+    since: datetime | None,
+    output: str | None,
+) -> None:
+    """Stream the archive as JSON Lines, CSV, Parquet or WARC."""
+    from storage.export import export as run_export
+
+    binary = fmt in ("parquet", "warc")
+    if output is None and binary and _stdout_is_terminal():
+        _fail(f"{fmt} is binary: use --output FILE or redirect stdout", EXIT_USAGE)
+    with open_archive(ctx) as archive:
+        if output is None:
+            count = run_export(
+                archive, fmt, sys.stdout.buffer, all_versions=all_versions, site=site, since=since
+            )
+            sys.stdout.buffer.flush()
+        else:
+            out: IO[bytes]
+            with open(output, "wb") as out:
+                count = run_export(
+                    archive, fmt, out, all_versions=all_versions, site=site, since=since
+                )
+    unit = "versions" if all_versions else "articles"
+    click.echo(f"exported {count} {unit} as {fmt}", err=True)
+
+
+# ---------------------------------------------------------------------------- stats, runs
+
+
+@cli.command()
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def stats(ctx: click.Context, fmt: str) -> None:
+    """Counts of articles, versions, sites, runs, duplicates and stored HTML."""
+    with open_archive(ctx) as archive:
+        data = archive.stats()
+    if fmt == "json":
+        _print_json(data)
+        return
+    from rich.table import Table
+
+    raw, stored = data["raw_html_bytes"], data["stored_html_bytes"]
+    ratio = f" ({stored / raw:.1%} of {raw:,} raw bytes)" if raw else ""
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in ("articles", "snapshots", "sites", "runs", "duplicate_groups", "blobs"):
+        table.add_row(key.replace("_", " "), f"{data[key]:,}")
+    table.add_row("stored HTML", f"{stored:,} bytes{ratio}")
+    table.add_row("first seen", _fmt_time(data["first_seen"]))
+    table.add_row("last seen", _fmt_time(data["last_seen"]))
+    for site, count in data["per_site"].items():
+        table.add_row(f"  site {site}", f"{count:,}")
+    _console().print(table)
+
+
+@cli.command()
+@click.option("--site", help="only this site")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
+    """Recent crawl runs, newest first, with their counters."""
+    with open_archive(ctx) as archive:
+        found = archive.runs(site=site, limit=limit)
+    if fmt == "json":
+        _print_json(
+            [
+                {
+                    "id": r.id,
+                    "site": r.site,
+                    "trigger": r.trigger,
+                    "status": r.status,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "counters": r.counters,
+                    "error": r.error,
+                }
+                for r in found
+            ]
+        )
+        return
+    if not found:
+        click.echo("no runs recorded", err=True)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "site", "trigger", "status", "started", "finished", "counters"):
+        table.add_column(column)
+    for r in found:
+        counters = ", ".join(f"{k}={v}" for k, v in sorted(r.counters.items()))
+        table.add_row(
+            str(r.id),
+            r.site,
+            r.trigger,
+            r.status,
+            _fmt_time(r.started_at),
+            _fmt_time(r.finished_at),
+            counters or (r.error or ""),
+        )
+    _console().print(table)
+
+
+# ---------------------------------------------------------------------------- db
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+@handle_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending schema migrations (opening an archive also does this)."""
+    from storage.engine import build_engine
+    from storage.migrate import current_revision, upgrade
+
+    engine = build_engine(ctx.obj["db"])
+    try:
+        before = upgrade(engine)
+        with engine.connect() as conn:
+            after = current_revision(conn)
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"database is up to date (revision {after})")
+    else:
+        click.echo(f"upgraded database from revision {before or 'empty'} to {after}")
+
+
+def main() -> None:
+    cli(obj={})

@@ -1,0 +1,1 @@
+"""Spiders: the generic `news` spider and site-specific subclasses (crawl pipeline issue)."""

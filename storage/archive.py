@@ -1,0 +1,430 @@
+"""The archive: one object that writes fetches and answers queries.
+
+The crawler calls `record_fetches` with batches (one transaction per batch, retried on
+transient conflicts; a batch that fails for a data reason is replayed record by record so
+one bad record never loses its neighbours). The CLI and users' scripts call the query
+methods. Opening an archive migrates its schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from storage import blobs
+from storage.engine import build_engine, with_retries, writer
+from storage.export_rows import iter_rows
+from storage.fulltext import SearchFilters, SearchHit, search
+from storage.migrate import upgrade
+from storage.models import Article, ArticleURL, Blob, CrawlRun, Site, Snapshot
+from storage.prepare import InvalidFetchError, PreparedFetch, prepare, url_hash
+from storage.records import FetchRecord, Outcome, RecordResult
+from storage.urls import InvalidURLError, canonicalize_url
+from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
+from storage.writes import SiteCache, write_prepared
+
+__all__ = ["Archive", "ArticleNotFoundError", "InvalidFetchError"]
+
+log = logging.getLogger(__name__)
+
+_articles: Table = Article.__table__  # type: ignore[assignment]
+_aliases: Table = ArticleURL.__table__  # type: ignore[assignment]
+_blobs: Table = Blob.__table__  # type: ignore[assignment]
+_runs: Table = CrawlRun.__table__  # type: ignore[assignment]
+_sites: Table = Site.__table__  # type: ignore[assignment]
+_snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
+
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+RUN_TRIGGERS = ("manual", "scheduled")
+
+
+class ArticleNotFoundError(LookupError):
+    """No story answers to this URL, id or version."""
+
+
+class Archive:
+    """A versioned article archive in one SQLite file or PostgreSQL database."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = build_engine(url)
+        self._writer = writer(self.engine)
+        self._sites = SiteCache()
+        if migrate:
+            upgrade(self.engine)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ------------------------------------------------------------------ writes
+
+    def record_fetch(self, record: FetchRecord) -> RecordResult:
+        """Record one fetch; raises InvalidFetchError for a record that cannot be archived."""
+        item = prepare(record)
+        return self._write([item])[0]
+
+    def record_fetches(self, records: Sequence[FetchRecord]) -> list[RecordResult]:
+        """Record a batch in one transaction; invalid records come back REJECTED."""
+        results: list[RecordResult | None] = [None] * len(records)
+        items: list[tuple[int, PreparedFetch]] = []
+        for position, record in enumerate(records):
+            try:
+                items.append((position, prepare(record)))
+            except InvalidFetchError as exc:
+                results[position] = RecordResult(Outcome.REJECTED, error=str(exc))
+        if items:
+            try:
+                written = self._write([item for _, item in items])
+            except DBAPIError as exc:
+                if len(items) == 1:
+                    raise
+                log.warning("batch of %d failed (%s); recording one by one", len(items), exc.orig)
+                written = [self._write_one_safely(item) for _, item in items]
+            for (position, _), result in zip(items, written, strict=True):
+                results[position] = result
+        return [r for r in results if r is not None]
+
+    def _write_one_safely(self, item: PreparedFetch) -> RecordResult:
+        try:
+            return self._write([item])[0]
+        except DBAPIError as exc:
+            log.error("could not record %s: %s", item.record.url, exc.orig)
+            return RecordResult(Outcome.REJECTED, error=str(exc.orig))
+
+    def _write(self, items: list[PreparedFetch]) -> list[RecordResult]:
+        def attempt() -> list[RecordResult]:
+            try:
+                with self._writer.begin() as conn:
+                    results = write_prepared(conn, items, self._sites)
+            except BaseException:
+                self._sites.rollback()
+                raise
+            self._sites.commit()
+            return results
+
+        return with_retries(attempt, what="record")
+
+    # ------------------------------------------------------------------ crawl runs
+
+    def start_run(self, site: str, trigger: str = "manual") -> int:
+        if trigger not in RUN_TRIGGERS:
+            raise ValueError(f"trigger: expected one of {', '.join(RUN_TRIGGERS)}")
+        now = datetime.now(UTC)
+
+        def attempt() -> int:
+            with self._writer.begin() as conn:
+                site_id = self._sites.site_id(conn, site, now)
+                run_id = conn.execute(
+                    insert(_runs)
+                    .values(
+                        site_id=site_id,
+                        trigger=trigger,
+                        status="running",
+                        started_at=now,
+                        counters={},
+                    )
+                    .returning(_runs.c.id)
+                ).scalar_one()
+            self._sites.commit()
+            return int(run_id)
+
+        try:
+            return with_retries(attempt, what="start run")
+        except BaseException:
+            self._sites.rollback()
+            raise
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counters: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError("status: expected succeeded, failed or interrupted")
+
+        def attempt() -> None:
+            with self._writer.begin() as conn:
+                conn.execute(
+                    update(_runs)
+                    .where(_runs.c.id == run_id)
+                    .values(
+                        status=status,
+                        finished_at=datetime.now(UTC),
+                        counters=dict(counters or {}),
+                        error=error,
+                    )
+                )
+
+        with_retries(attempt, what="finish run")
+
+    def runs(self, site: str | None = None, limit: int = 20) -> list[RunView]:
+        statement = (
+            select(_runs, _sites.c.name.label("site"))
+            .join(_sites, _sites.c.id == _runs.c.site_id)
+            .order_by(_runs.c.started_at.desc(), _runs.c.id.desc())
+            .limit(max(1, limit))
+        )
+        if site:
+            statement = statement.where(_sites.c.name == site)
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [
+            RunView(
+                id=row["id"],
+                site=row["site"],
+                trigger=row["trigger"],
+                status=row["status"],
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+                counters=dict(row["counters"] or {}),
+                error=row["error"],
+            )
+            for row in rows
+        ]
+
+    # ------------------------------------------------------------------ lookups
+
+    def resolve(self, ref: str | int) -> int:
+        """The id of the story named by an id or by any URL it was seen under."""
+        with self.engine.connect() as conn:
+            return self._resolve(conn, ref)
+
+    def _resolve(self, conn: Connection, ref: str | int) -> int:
+        text_ref = str(ref).strip()
+        if text_ref.isdigit():
+            found = conn.execute(
+                select(_articles.c.id).where(_articles.c.id == int(text_ref))
+            ).scalar()
+            if found is None:
+                raise ArticleNotFoundError(f"no article with id {text_ref}")
+            return int(found)
+        try:
+            canonical = canonicalize_url(text_ref)
+        except InvalidURLError as exc:
+            raise ArticleNotFoundError(str(exc)) from None
+        found = conn.execute(
+            select(_aliases.c.article_id).where(_aliases.c.url_hash == url_hash(canonical))
+        ).scalar()
+        if found is None:
+            raise ArticleNotFoundError(f"no article archived under {text_ref}")
+        return int(found)
+
+    def article(self, ref: str | int) -> ArticleView:
+        with self.engine.connect() as conn:
+            article_id = self._resolve(conn, ref)
+            row = (
+                conn.execute(
+                    select(_articles, _sites.c.name.label("site"))
+                    .join(_sites, _sites.c.id == _articles.c.site_id)
+                    .where(_articles.c.id == article_id)
+                )
+                .mappings()
+                .one()
+            )
+            aliases = (
+                conn.execute(
+                    select(_aliases.c.url)
+                    .where(_aliases.c.article_id == article_id)
+                    .order_by(_aliases.c.url)
+                )
+                .scalars()
+                .all()
+            )
+        return ArticleView(
+            id=row["id"],
+            site=row["site"],
+            canonical_url=row["canonical_url"],
+            first_url=row["first_url"],
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+            last_checked=row["last_checked"],
+            versions=row["latest_version"],
+            duplicate_group=row["duplicate_group"],
+            aliases=list(aliases),
+        )
+
+    def snapshot(self, ref: str | int, version: int | None = None) -> SnapshotView:
+        """A version of a story (the latest by default; negative counts from the latest)."""
+        with self.engine.connect() as conn:
+            article_id = self._resolve(conn, ref)
+            latest = conn.execute(
+                select(_articles.c.latest_version).where(_articles.c.id == article_id)
+            ).scalar_one()
+            wanted = latest if version is None else version
+            if wanted <= 0:
+                wanted = latest + wanted
+            row = (
+                conn.execute(
+                    select(_snapshots).where(
+                        _snapshots.c.article_id == article_id, _snapshots.c.version == wanted
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise ArticleNotFoundError(
+                f"article {article_id} has no version {version} (it has 1-{latest})"
+            )
+        return _snapshot_view(row)
+
+    def history(self, ref: str | int) -> list[VersionInfo]:
+        with self.engine.connect() as conn:
+            article_id = self._resolve(conn, ref)
+            rows = conn.execute(
+                select(
+                    _snapshots.c.version,
+                    _snapshots.c.fetched_at,
+                    _snapshots.c.content_hash,
+                    _snapshots.c.changed_fields,
+                    _snapshots.c.title,
+                    _snapshots.c.url,
+                )
+                .where(_snapshots.c.article_id == article_id)
+                .order_by(_snapshots.c.version)
+            ).all()
+        return [
+            VersionInfo(
+                r.version, r.fetched_at, r.content_hash, list(r.changed_fields), r.title, r.url
+            )
+            for r in rows
+        ]
+
+    def raw_html(self, ref: str | int, version: int | None = None) -> bytes:
+        """The page body a version was extracted from, decompressed."""
+        snap = self.snapshot(ref, version)
+        if snap.blob_sha256 is None:
+            return b""
+        return self.blob(snap.blob_sha256)
+
+    def blob(self, sha256: str) -> bytes:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_blobs.c.codec, _blobs.c.data).where(_blobs.c.sha256 == sha256)
+            ).one()
+        return blobs.decompress(row.codec, row.data)
+
+    # ------------------------------------------------------------------ search and stats
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        collapse_duplicates: bool = False,
+    ) -> list[SearchHit]:
+        with self.engine.connect() as conn:
+            return search(
+                conn,
+                query,
+                filters,
+                limit=limit,
+                offset=offset,
+                collapse_duplicates=collapse_duplicates,
+            )
+
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            count = func.count()
+            per_site = conn.execute(
+                select(_sites.c.name, count.label("articles"))
+                .select_from(_sites.outerjoin(_articles, _articles.c.site_id == _sites.c.id))
+                .group_by(_sites.c.name)
+                .order_by(_sites.c.name)
+            ).all()
+            groups = (
+                select(_articles.c.duplicate_group)
+                .where(_articles.c.duplicate_group.is_not(None))
+                .group_by(_articles.c.duplicate_group)
+                .having(func.count() > 1)
+                .subquery()
+            )
+            blob_row = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(_blobs.c.size), 0),
+                    func.coalesce(func.sum(func.length(_blobs.c.data)), 0),
+                )
+            ).one()
+            first_seen = conn.execute(
+                select(func.min(_articles.c.first_seen), func.max(_articles.c.last_seen))
+            ).one()
+            return {
+                "articles": conn.execute(select(count).select_from(_articles)).scalar_one(),
+                "snapshots": conn.execute(select(count).select_from(_snapshots)).scalar_one(),
+                "sites": len(per_site),
+                "runs": conn.execute(select(count).select_from(_runs)).scalar_one(),
+                "duplicate_groups": conn.execute(select(count).select_from(groups)).scalar_one(),
+                "blobs": int(blob_row[0]),
+                "raw_html_bytes": int(blob_row[1]),
+                "stored_html_bytes": int(blob_row[2]),
+                "first_seen": first_seen[0],
+                "last_seen": first_seen[1],
+                "per_site": {name: int(n) for name, n in per_site},
+            }
+
+    def iter_snapshot_rows(
+        self,
+        *,
+        all_versions: bool,
+        site: str | None,
+        since: datetime | None,
+        chunk: int = 500,
+    ) -> Iterator[dict[str, Any]]:
+        """Export rows in id order, fetched in chunks so memory stays constant."""
+        yield from iter_rows(
+            self.engine, all_versions=all_versions, site=site, since=since, chunk=chunk
+        )
+
+
+def _snapshot_view(row: Any) -> SnapshotView:
+    return SnapshotView(
+        article_id=row["article_id"],
+        version=row["version"],
+        fetched_at=row["fetched_at"],
+        url=row["url"],
+        final_url=row["final_url"],
+        http_status=row["http_status"],
+        title=row["title"],
+        text=row["text"],
+        authors=list(row["authors"] or []),
+        published=row["published"],
+        modified=row["modified"],
+        language=row["language"],
+        description=row["description"],
+        image=row["image"],
+        tags=list(row["tags"] or []),
+        site_name=row["site_name"],
+        content_hash=row["content_hash"],
+        changed_fields=list(row["changed_fields"] or []),
+        sources=dict(row["sources"] or {}),
+        blob_sha256=row["blob_sha256"],
+    )

@@ -1,0 +1,127 @@
+"""Engines tuned for many concurrent writers, and a retry loop for transient conflicts.
+
+SQLite allows one writer at a time: every connection runs in WAL mode with a busy timeout,
+write transactions start with BEGIN IMMEDIATE (so two writers never deadlock upgrading
+read locks), and "database is locked" is retried. PostgreSQL conflicts are resolved by
+unique constraints and upserts; serialization failures and deadlocks are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+__all__ = [
+    "DatabaseURLError",
+    "build_engine",
+    "is_transient",
+    "normalize_db_url",
+    "with_retries",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "newsarchive_write"
+
+
+class DatabaseURLError(ValueError):
+    """A --db value that names no database we can open."""
+
+
+def normalize_db_url(url: str) -> URL:
+    """Parse a database URL; plain `postgresql://` means the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseURLError(
+            f"invalid database URL {url!r}: expected sqlite:///FILE or postgresql://HOST/DB"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseURLError(
+            f"unsupported database {parsed.get_backend_name()!r} in {url!r}: "
+            "use sqlite:///FILE or postgresql://HOST/DB"
+        )
+    return parsed
+
+
+def build_engine(url: str) -> Engine:
+    """An engine for the archive; nothing is connected until first use."""
+    parsed = normalize_db_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+        poolclass=None if memory else NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # The driver runs in autocommit mode, so SQLAlchemy's begin is ours to spell:
+        # writers take the write lock up front, readers take none.
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marking its transactions as writes (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for conflicts that a retry of the whole transaction resolves."""
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+        if "locked" in message or "busy" in message:
+            return True
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        # serialization_failure, deadlock_detected, unique violation raced by an upsert-free path
+        if sqlstate in ("40001", "40P01"):
+            return True
+    return False
+
+
+def with_retries(work: Callable[[], T], *, attempts: int = 8, what: str = "write") -> T:
+    """Run `work` (one whole transaction), retrying transient conflicts with backoff."""
+    delay = 0.05
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            log.warning("%s conflicted (%s); retry %d/%d", what, exc.orig, attempt, attempts)
+            time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")

@@ -1,0 +1,162 @@
+"""Writers for `newsarchive export`: JSON Lines, CSV, Parquet and WARC, all streaming.
+
+Every writer consumes the row iterator of `Archive.iter_snapshot_rows` and holds at most one
+chunk in memory (Parquet: one row group), so an archive of any size exports in constant
+memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from storage.archive import Archive
+from storage.export_rows import EXPORT_KEYS
+
+__all__ = ["FORMATS", "export"]
+
+FORMATS = ("jsonl", "csv", "parquet", "warc")
+_LIST_KEYS = ("authors", "tags", "changed_fields")
+_DATE_KEYS = ("published", "modified", "first_seen", "last_seen", "fetched_at")
+PARQUET_ROW_GROUP = 1000
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in _DATE_KEYS:
+        out[key] = _iso(out[key])
+    return out
+
+
+def _write_jsonl(rows: Iterable[dict[str, Any]], out: IO[bytes], _archive: Archive) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps(_jsonable(row), ensure_ascii=False).encode("utf-8") + b"\n")
+        count += 1
+    return count
+
+
+def _write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes], _archive: Archive) -> int:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.DictWriter(text, fieldnames=list(EXPORT_KEYS))
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        record = _jsonable(row)
+        for key in _LIST_KEYS:  # lists as JSON arrays: lossless and easy to parse back
+            record[key] = json.dumps(record[key], ensure_ascii=False)
+        writer.writerow(record)
+        count += 1
+    text.flush()
+    text.detach()
+    return count
+
+
+def _parquet_schema() -> Any:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    types: dict[str, Any] = {
+        "authors": pa.list_(pa.string()),
+        "tags": pa.list_(pa.string()),
+        "changed_fields": pa.list_(pa.string()),
+        "version": pa.int32(),
+        "versions": pa.int32(),
+        "duplicate_group": pa.int64(),
+        "http_status": pa.int32(),
+        "article_id": pa.int64(),
+        **dict.fromkeys(_DATE_KEYS, ts),
+    }
+    return pa.schema([(key, types.get(key, pa.string())) for key in EXPORT_KEYS])
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes], _archive: Archive) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schema()
+    count = 0
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in _chunks(rows, PARQUET_ROW_GROUP):
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            count += len(batch)
+    return count
+
+
+def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive) -> int:
+    """One `response` record per version with stored HTML, plus its extracted metadata.
+
+    Response headers are not archived, so the HTTP header block is reconstructed from what
+    is known: the status and an HTML content type.
+    """
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    writer = WARCWriter(out, gzip=True)
+    count = 0
+    for row in rows:
+        sha = row["blob_sha256"]
+        if not sha:
+            continue
+        body = archive.blob(sha)
+        status = int(row["http_status"])
+        http_headers = StatusAndHeaders(
+            f"{status} OK",
+            [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+            protocol="HTTP/1.1",
+        )
+        warc_headers = {"WARC-Date": row["fetched_at"].strftime("%Y-%m-%dT%H:%M:%SZ")}
+        record = writer.create_warc_record(
+            row["url"],
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict=warc_headers,
+        )
+        writer.write_record(record)
+        count += 1
+    return count
+
+
+_WRITERS: dict[str, Callable[[Iterable[dict[str, Any]], IO[bytes], Archive], int]] = {
+    "jsonl": _write_jsonl,
+    "csv": _write_csv,
+    "parquet": _write_parquet,
+    "warc": _write_warc,
+}
+
+
+def export(
+    archive: Archive,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    all_versions: bool = False,
+    site: str | None = None,
+    since: datetime | None = None,
+) -> int:
+    """Write the archive (latest versions, or every version) to `out`; returns the count."""
+    if fmt not in _WRITERS:
+        raise ValueError(f"format: expected one of {', '.join(FORMATS)}")
+    rows = archive.iter_snapshot_rows(all_versions=all_versions, site=site, since=since)
+    return _WRITERS[fmt](rows, out, archive)

@@ -1,0 +1,319 @@
+"""Full-text index of each article's latest snapshot, and ranked search over it.
+
+SQLite: an external-content FTS5 table over `snapshots` (text stored once), bm25 ranking
+with the title weighted 10x, FTS5 snippets. PostgreSQL: a weighted `tsvector` on `articles`
+(GIN index) built with the article's language configuration plus `simple` (so exact words
+match in every language and stems match in the article's own), `ts_rank`, `ts_headline`.
+User queries come in through `query_syntax` and reach SQL only as bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+from storage.models import UTCDateTime
+from storage.query_syntax import ParsedQuery, Term, parse_query
+
+__all__ = [
+    "PG_LANGUAGE_CONFIGS",
+    "SearchFilters",
+    "SearchHit",
+    "index_snapshot",
+    "like_pattern",
+    "search",
+]
+
+MARK_START = "<mark>"
+MARK_END = "</mark>"
+
+# Two-letter language codes with a stemming configuration in a stock PostgreSQL.
+PG_LANGUAGE_CONFIGS = {
+    "ar": "arabic",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nb": "norwegian",
+    "ne": "nepali",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+}
+
+
+def _pg_config_case(column: str) -> str:
+    whens = " ".join(
+        f"WHEN '{code}' THEN '{cfg}'::regconfig" for code, cfg in PG_LANGUAGE_CONFIGS.items()
+    )
+    code = f"lower(split_part(coalesce({column}, ''), '-', 1))"
+    return f"(CASE {code} {whens} ELSE 'simple'::regconfig END)"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    site: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    date_field: Literal["published", "first_seen"] = "published"
+    language: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article_id: int
+    url: str
+    site: str
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    language: str | None
+    authors: list[str]
+    snippet: str
+    score: float
+    duplicate_group: int | None
+    version: int
+
+
+# ---------------------------------------------------------------- index maintenance
+
+
+def index_snapshot(conn: Connection, article_id: int, new_id: int, old_id: int | None) -> None:
+    """Make the article's index entry describe snapshot `new_id` instead of `old_id`."""
+    if conn.dialect.name == "sqlite":
+        if old_id is not None:
+            conn.execute(
+                text(
+                    "INSERT INTO snapshot_fts(snapshot_fts, rowid, title, text, authors) "
+                    "SELECT 'delete', id, title, text, authors FROM snapshots WHERE id = :id"
+                ),
+                {"id": old_id},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO snapshot_fts(rowid, title, text, authors) "
+                "SELECT id, title, text, authors FROM snapshots WHERE id = :id"
+            ),
+            {"id": new_id},
+        )
+        return
+    cfg = _pg_config_case("s.language")
+    conn.execute(
+        text(
+            "UPDATE articles AS a SET search_vector = "
+            f"setweight(to_tsvector({cfg}, s.title), 'A') || "
+            "setweight(to_tsvector('simple', s.title), 'A') || "
+            "setweight(jsonb_to_tsvector('simple', s.authors, '[\"string\"]'), 'B') || "
+            f"setweight(to_tsvector({cfg}, s.text), 'D') || "
+            "setweight(to_tsvector('simple', s.text), 'D') "
+            "FROM snapshots AS s WHERE s.id = :sid AND a.id = :aid"
+        ),
+        {"sid": new_id, "aid": article_id},
+    )
+
+
+# ---------------------------------------------------------------- query rendering
+
+
+def _fts5_string(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _fts5_term(term: Term) -> str:
+    if term.prefix:
+        return _fts5_string(term.words()[0]) + "*"
+    return _fts5_string(" ".join(term.words()))
+
+
+def render_fts5(parsed: ParsedQuery) -> str:
+    """An FTS5 MATCH expression in which every user word is a quoted string."""
+    clauses = []
+    for clause in parsed.clauses:
+        alternatives = " OR ".join(_fts5_term(t) for t in clause.terms)
+        clauses.append(f"({alternatives})")
+    expression = "(" + " AND ".join(clauses) + ")"
+    for term in parsed.excluded:
+        expression = f"({expression} NOT {_fts5_term(term)})"
+    return expression
+
+
+class _PgQuery:
+    """Builds a tsquery SQL expression with every user string as a bound parameter."""
+
+    def __init__(self, configs: tuple[str, ...]) -> None:
+        self.configs = configs
+        self.params: dict[str, str] = {}
+
+    def _bind(self, value: str) -> str:
+        name = f"q{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def _term(self, term: Term, cfg: str) -> str:
+        words = term.words()
+        if term.prefix:
+            return f"to_tsquery('{cfg}', {self._bind(words[0] + ':*')})"
+        function = "phraseto_tsquery" if term.phrase and len(words) > 1 else "plainto_tsquery"
+        return f"{function}('{cfg}', {self._bind(' '.join(words))})"
+
+    def _for_config(self, parsed: ParsedQuery, cfg: str) -> str:
+        parts = [
+            "(" + " || ".join(self._term(t, cfg) for t in clause.terms) + ")"
+            for clause in parsed.clauses
+        ]
+        parts += [f"!!({self._term(t, cfg)})" for t in parsed.excluded]
+        return "(" + " && ".join(parts) + ")"
+
+    def render(self, parsed: ParsedQuery) -> str:
+        return "(" + " || ".join(self._for_config(parsed, c) for c in self.configs) + ")"
+
+
+def like_pattern(value: str) -> str:
+    """A case-insensitive substring LIKE pattern with the user's % and _ taken literally."""
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filter_sql(filters: SearchFilters, dialect: str, params: dict[str, Any]) -> list[str]:
+    where: list[str] = []
+    if filters.site:
+        where.append("si.name = :site")
+        params["site"] = filters.site
+    date_column = "s.published" if filters.date_field == "published" else "a.first_seen"
+    if filters.since:
+        where.append(f"{date_column} >= :since")
+        params["since"] = filters.since
+    if filters.until:
+        where.append(f"{date_column} < :until")
+        params["until"] = filters.until
+    if filters.language:
+        where.append("(lower(s.language) = :lang OR lower(s.language) LIKE :lang_prefix)")
+        params["lang"] = filters.language.lower()
+        params["lang_prefix"] = filters.language.lower() + "-%"
+    if filters.author:
+        params["author"] = like_pattern(filters.author)
+        if dialect == "sqlite":
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(s.authors) AS au "
+                "WHERE lower(au.value) LIKE :author ESCAPE '\\')"
+            )
+        else:
+            where.append(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.authors) AS au(name) "
+                "WHERE lower(au.name) LIKE :author ESCAPE '\\')"
+            )
+    return where
+
+
+_COLUMNS = (
+    "a.id AS article_id, a.canonical_url AS url, si.name AS site, s.title AS title, "
+    "s.published AS published, a.first_seen AS first_seen, s.language AS language, "
+    "s.authors AS authors, a.duplicate_group AS duplicate_group, s.version AS version"
+)
+
+
+def _typed(sql: str, params: dict[str, Any]) -> Any:
+    statement = text(sql).columns(published=UTCDateTime(), first_seen=UTCDateTime())
+    binds = [bindparam(k, type_=UTCDateTime()) for k in ("since", "until") if k in params]
+    return statement.bindparams(*binds) if binds else statement
+
+
+def search(
+    conn: Connection,
+    query: str,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    collapse_duplicates: bool = False,
+) -> list[SearchHit]:
+    """Ranked hits over the latest snapshot of each article (QuerySyntaxError on bad input)."""
+    parsed = parse_query(query)
+    filters = filters or SearchFilters()
+    params: dict[str, Any] = {"limit": max(1, min(limit, 1000)), "offset": max(0, offset)}
+    where = _filter_sql(filters, conn.dialect.name, params)
+    extra = "".join(f" AND {w}" for w in where)
+    partition = "a.duplicate_group" if collapse_duplicates else "a.id"
+    if conn.dialect.name == "sqlite":
+        params["match"] = render_fts5(parsed)
+        sql = (
+            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY rank) AS rn "
+            f"FROM (SELECT {_COLUMNS}, {partition} AS grp, "
+            f"snippet(snapshot_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) AS snippet, "
+            "bm25(snapshot_fts, 10.0, 1.0, 3.0) AS rank "
+            "FROM snapshot_fts JOIN snapshots s ON s.id = snapshot_fts.rowid "
+            "JOIN articles a ON a.id = s.article_id JOIN sites si ON si.id = a.site_id "
+            f"WHERE snapshot_fts MATCH :match{extra})) "
+            "WHERE rn = 1 ORDER BY rank, article_id LIMIT :limit OFFSET :offset"
+        )
+        rows = conn.execute(_typed(sql, params), params).mappings().all()
+        return [_hit(row, -float(row["rank"])) for row in rows]
+
+    configs = ["simple", "english"]
+    if filters.language:
+        cfg = PG_LANGUAGE_CONFIGS.get(filters.language.lower().split("-")[0])
+        if cfg and cfg not in configs:
+            configs.append(cfg)
+    builder = _PgQuery(tuple(configs))
+    tsquery = builder.render(parsed)
+    params.update(builder.params)
+    headline_options = (
+        f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
+        'MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    sql = (
+        f"WITH q AS (SELECT {tsquery} AS query), "
+        f"ranked AS (SELECT {_COLUMNS}, s.id AS snapshot_id, "
+        "ts_rank(a.search_vector, q.query) AS score, "
+        f"row_number() OVER (PARTITION BY {partition} "
+        "ORDER BY ts_rank(a.search_vector, q.query) DESC) AS rn "
+        "FROM q, articles a JOIN snapshots s ON s.id = a.latest_snapshot_id "
+        "JOIN sites si ON si.id = a.site_id "
+        f"WHERE a.search_vector @@ q.query{extra}), "
+        "page AS (SELECT * FROM ranked WHERE rn = 1 "
+        "ORDER BY score DESC, article_id LIMIT :limit OFFSET :offset) "
+        f"SELECT page.*, ts_headline({_pg_config_case('s.language')}, s.text, q.query, "
+        f"'{headline_options}') AS snippet "
+        "FROM page JOIN snapshots s ON s.id = page.snapshot_id, q "
+        "ORDER BY page.score DESC, page.article_id"
+    )
+    rows = conn.execute(_typed(sql, params), params).mappings().all()
+    return [_hit(row, float(row["score"])) for row in rows]
+
+
+def _hit(row: Any, score: float) -> SearchHit:
+    authors = row["authors"]
+    if isinstance(authors, str):
+        authors = json.loads(authors)
+    return SearchHit(
+        article_id=int(row["article_id"]),
+        url=row["url"],
+        site=row["site"],
+        title=row["title"],
+        published=row["published"],
+        first_seen=row["first_seen"],
+        language=row["language"],
+        authors=list(authors or []),
+        snippet=" ".join(str(row["snippet"] or "").split()),
+        score=round(score, 6),
+        duplicate_group=row["duplicate_group"],
+        version=int(row["version"]),
+    )

@@ -1,0 +1,57 @@
+"""Bring an archive's schema up to date, safely when several processes open it at once.
+
+Opening an archive migrates it, so users never run a separate step. The common case (already
+current) costs one small query and never imports Alembic. Migrations run in one transaction
+that holds the database's write lock (BEGIN IMMEDIATE on SQLite, an advisory lock on
+PostgreSQL), so concurrent openers wait for each other and an interrupted migration rolls
+back and can simply be run again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import Connection
+
+from storage.engine import with_retries, writer
+from storage.migrations import HEAD_REVISION
+
+__all__ = ["current_revision", "script_location", "upgrade"]
+
+_PG_MIGRATION_LOCK = 0x6E657773  # "news": one advisory lock key for all migrating processes
+
+
+def script_location() -> str:
+    return str(Path(__file__).with_name("migrations"))
+
+
+def current_revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Upgrade to `revision`; returns the revision the database was at before."""
+    with engine.connect() as conn:
+        before = current_revision(conn)
+        conn.rollback()
+    if before == HEAD_REVISION and revision == "head":
+        return before
+
+    def run() -> str | None:
+        from alembic import command
+        from alembic.config import Config
+
+        with writer(engine).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            start = current_revision(conn)
+            config = Config()
+            config.set_main_option("script_location", script_location())
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            return start
+
+    return with_retries(run, what="migration")

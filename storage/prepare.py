@@ -1,0 +1,141 @@
+"""Everything about a fetch that can be computed before touching the database.
+
+Validation, canonical URLs, normalization, hashes, fingerprints and compression happen
+here, outside the write transaction, so the database's write lock is held only for the
+statements themselves; a bad record is rejected here without affecting its batch.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storage import blobs
+from storage.content import NormalizedContent, normalize_article, normalize_line, to_utc
+from storage.fingerprint import simhash
+from storage.records import ExtractedArticle, FetchRecord
+from storage.urls import InvalidURLError, canonicalize_url, story_key
+
+__all__ = ["FetchKind", "InvalidFetchError", "PreparedFetch", "clean_text", "prepare", "url_hash"]
+
+MAX_SITE_NAME = 200
+
+
+class InvalidFetchError(ValueError):
+    """A fetch record that cannot be archived; the message says which field is wrong."""
+
+
+class FetchKind(enum.Enum):
+    ARTICLE = "article"
+    CHECK = "check"  # 304 Not Modified: the story was checked and has not changed
+    NOT_ARTICLE = "not_article"
+
+
+def url_hash(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def clean_text(value: str | None) -> str:
+    """Make extracted text storable on every database: no NUL, no lone surrogates."""
+    if not value:
+        return ""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _clean_optional(value: str | None) -> str | None:
+    cleaned = clean_text(value).strip()
+    return cleaned or None
+
+
+def _clean_list(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        cleaned = normalize_line(clean_text(value))
+        if cleaned and cleaned not in out:
+            out.append(cleaned)
+    return out
+
+
+@dataclass(slots=True)
+class PreparedFetch:
+    record: FetchRecord
+    kind: FetchKind
+    fetched_at: datetime
+    # Canonical URLs under which this fetch may find an existing story, best first.
+    candidate_urls: tuple[str, ...]
+    key_url: str | None = None
+    content: NormalizedContent | None = None
+    fields: dict[str, object] | None = None
+    simhash: int | None = None
+    body_sha256: str | None = None
+    compressed: bytes | None = None
+
+    def ensure_compressed(self) -> bytes:
+        if self.compressed is None:
+            self.compressed = blobs.compress(self.record.body)
+        return self.compressed
+
+
+def _fields(article: ExtractedArticle) -> dict[str, object]:
+    return {
+        "title": clean_text(article.title).strip(),
+        "text": clean_text(article.text).strip(),
+        "authors": _clean_list(article.authors),
+        "published": to_utc(article.published),
+        "modified": to_utc(article.modified),
+        "language": _clean_optional(article.language),
+        "description": _clean_optional(article.description),
+        "image": _clean_optional(article.image),
+        "tags": _clean_list(article.tags),
+        "site_name": _clean_optional(article.site_name),
+        "sources": {str(k): str(v) for k, v in article.sources.items()},
+    }
+
+
+def prepare(record: FetchRecord) -> PreparedFetch:
+    """Validate and precompute one fetch; raises InvalidFetchError naming the bad field."""
+    site = (record.site or "").strip()
+    if not site or len(site) > MAX_SITE_NAME:
+        raise InvalidFetchError(f"site: expected a name of 1-{MAX_SITE_NAME} characters")
+    try:
+        fetched = canonicalize_url(record.url)
+    except InvalidURLError as exc:
+        raise InvalidFetchError(f"url: {exc}") from None
+    try:
+        final = canonicalize_url(record.final_url or record.url)
+    except InvalidURLError as exc:
+        raise InvalidFetchError(f"final_url: {exc}") from None
+    if not isinstance(record.body, bytes | bytearray | memoryview):
+        raise InvalidFetchError("body: expected bytes")
+    fetched_at = to_utc(record.fetched_at) or datetime.now(UTC)
+    candidates = tuple(dict.fromkeys((final, fetched)))
+
+    if record.status == 304:
+        return PreparedFetch(record, FetchKind.CHECK, fetched_at, candidates)
+    article = record.article
+    if article is None or not 200 <= record.status < 300:
+        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, candidates)
+    fields = _fields(article)
+    content = normalize_article(article)
+    if not content.title and not content.text:
+        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, candidates)
+    key = story_key(final, article.canonical_url)
+    return PreparedFetch(
+        record=record,
+        kind=FetchKind.ARTICLE,
+        fetched_at=fetched_at,
+        candidate_urls=tuple(dict.fromkeys((key, *candidates))),
+        key_url=key,
+        content=content,
+        fields=fields,
+        simhash=simhash(content.text),
+        body_sha256=blobs.sha256_hex(bytes(record.body)) if record.body else None,
+    )

@@ -1,0 +1,85 @@
+"""Word-level differences between two versions of a story.
+
+Edits to news stories are small (a word in a headline, a corrected figure), so the diff is
+computed over words with the whitespace between them kept, and reported per versioned field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from storage.views import SnapshotView
+
+__all__ = ["FieldDiff", "Segment", "diff_snapshots", "diff_words", "render_plain"]
+
+_TOKEN_RE = re.compile(r"\s+|[^\s]+")
+
+Op = Literal["equal", "delete", "insert"]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    op: Op
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDiff:
+    field: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def changed(self) -> bool:
+        return any(s.op != "equal" for s in self.segments)
+
+
+def diff_words(old: str, new: str) -> tuple[Segment, ...]:
+    """Segments that turn `old` into `new`, compared word by word."""
+    a = _TOKEN_RE.findall(old)
+    b = _TOKEN_RE.findall(new)
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    segments: list[Segment] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            segments.append(Segment("equal", "".join(a[i1:i2])))
+            continue
+        if tag in ("delete", "replace"):
+            segments.append(Segment("delete", "".join(a[i1:i2])))
+        if tag in ("insert", "replace"):
+            segments.append(Segment("insert", "".join(b[j1:j2])))
+    return tuple(segments)
+
+
+def _field_text(snapshot: SnapshotView, name: str) -> str:
+    value = getattr(snapshot, name)
+    if isinstance(value, list):
+        return ", ".join(value)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def diff_snapshots(old: SnapshotView, new: SnapshotView) -> list[FieldDiff]:
+    """One FieldDiff per versioned field, in the order title, authors, dates, text."""
+    return [
+        FieldDiff(name, diff_words(_field_text(old, name), _field_text(new, name)))
+        for name in ("title", "authors", "published", "modified", "text")
+    ]
+
+
+def render_plain(segments: tuple[Segment, ...]) -> str:
+    """wdiff-style text: [-removed-] and {+added+}, for pipes and files."""
+    parts = []
+    for segment in segments:
+        if segment.op == "equal":
+            parts.append(segment.text)
+        elif segment.op == "delete":
+            parts.append(f"[-{segment.text}-]")
+        else:
+            parts.append(f"{{+{segment.text}+}}")
+    return "".join(parts)
