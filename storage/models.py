@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Article",
+    "ArticleBand",
     "ArticleURL",
     "Base",
     "Blob",
@@ -128,11 +129,17 @@ class Article(Base):
     latest_version: Mapped[int] = mapped_column(Integer, default=0)
     latest_snapshot_id: Mapped[int | None] = mapped_column(Integer, index=True)
     duplicate_group: Mapped[int | None] = mapped_column(Integer, index=True)
-    simhash: Mapped[int | None] = mapped_column(BigInteger)
-    sim_band0: Mapped[int | None] = mapped_column(Integer, index=True)
-    sim_band1: Mapped[int | None] = mapped_column(Integer, index=True)
-    sim_band2: Mapped[int | None] = mapped_column(Integer, index=True)
-    sim_band3: Mapped[int | None] = mapped_column(Integer, index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ArticleBand(Base):
+    """LSH band keys of each article's latest body: articles sharing a key are candidates
+    for one duplicate group (storage.fingerprint)."""
+
+    __tablename__ = "article_bands"
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True, index=True)
 
 
 class ArticleURL(Base):

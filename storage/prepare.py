@@ -7,6 +7,7 @@ statements themselves; a bad record is rejected here without affecting its batch
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from storage import blobs
 from storage.content import NormalizedContent, normalize_article, normalize_line, to_utc
-from storage.fingerprint import simhash
+from storage.fingerprint import signature
 from storage.records import ExtractedArticle, FetchRecord
 from storage.urls import InvalidURLError, canonicalize_url, story_key
 
@@ -74,9 +75,13 @@ class PreparedFetch:
     key_url: str | None = None
     content: NormalizedContent | None = None
     fields: dict[str, object] | None = None
-    simhash: int | None = None
     body_sha256: str | None = None
     compressed: bytes | None = None
+
+    def signature(self) -> bytes | None:
+        """The body's MinHash, computed only when a version is stored (not on unchanged)."""
+        assert self.content is not None
+        return signature(self.content.text)
 
     def ensure_compressed(self) -> bytes:
         if self.compressed is None:
@@ -84,19 +89,36 @@ class PreparedFetch:
         return self.compressed
 
 
+def _clean_article(article: ExtractedArticle) -> ExtractedArticle:
+    """The article with every string storable, before anything is hashed or written."""
+    return dataclasses.replace(
+        article,
+        title=clean_text(article.title).strip(),
+        text=clean_text(article.text).strip(),
+        authors=tuple(_clean_list(article.authors)),
+        language=_clean_optional(article.language),
+        description=_clean_optional(article.description),
+        image=_clean_optional(article.image),
+        tags=tuple(_clean_list(article.tags)),
+        site_name=_clean_optional(article.site_name),
+        canonical_url=_clean_optional(article.canonical_url),
+        sources={clean_text(str(k)): clean_text(str(v)) for k, v in article.sources.items()},
+    )
+
+
 def _fields(article: ExtractedArticle) -> dict[str, object]:
     return {
-        "title": clean_text(article.title).strip(),
-        "text": clean_text(article.text).strip(),
-        "authors": _clean_list(article.authors),
+        "title": article.title or "",
+        "text": article.text,
+        "authors": list(article.authors),
         "published": to_utc(article.published),
         "modified": to_utc(article.modified),
-        "language": _clean_optional(article.language),
-        "description": _clean_optional(article.description),
-        "image": _clean_optional(article.image),
-        "tags": _clean_list(article.tags),
-        "site_name": _clean_optional(article.site_name),
-        "sources": {str(k): str(v) for k, v in article.sources.items()},
+        "language": article.language,
+        "description": article.description,
+        "image": article.image,
+        "tags": list(article.tags),
+        "site_name": article.site_name,
+        "sources": dict(article.sources),
     }
 
 
@@ -120,9 +142,9 @@ def prepare(record: FetchRecord) -> PreparedFetch:
 
     if record.status == 304:
         return PreparedFetch(record, FetchKind.CHECK, fetched_at, candidates)
-    article = record.article
-    if article is None or not 200 <= record.status < 300:
+    if record.article is None or not 200 <= record.status < 300:
         return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, candidates)
+    article = _clean_article(record.article)
     fields = _fields(article)
     content = normalize_article(article)
     if not content.title and not content.text:
@@ -136,6 +158,5 @@ def prepare(record: FetchRecord) -> PreparedFetch:
         key_url=key,
         content=content,
         fields=fields,
-        simhash=simhash(content.text),
         body_sha256=blobs.sha256_hex(bytes(record.body)) if record.body else None,
     )

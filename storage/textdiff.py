@@ -47,10 +47,26 @@ def diff_words(old: str, new: str) -> tuple[Segment, ...]:
             segments.append(Segment("equal", "".join(a[i1:i2])))
             continue
         if tag in ("delete", "replace"):
-            segments.append(Segment("delete", "".join(a[i1:i2])))
+            removed = "".join(a[i1:i2]).strip()
+            if removed:  # removed whitespace alone is no change worth showing
+                segments.append(Segment("delete", removed))
         if tag in ("insert", "replace"):
-            segments.append(Segment("insert", "".join(b[j1:j2])))
+            segments.extend(_inserted("".join(b[j1:j2])))
     return tuple(segments)
+
+
+def _inserted(text: str) -> list[Segment]:
+    """An insertion with its surrounding whitespace kept outside the marked words."""
+    words = text.strip()
+    if not words:
+        return [Segment("equal", text)]
+    start = text.index(words)
+    parts = [
+        Segment("equal", text[:start]),
+        Segment("insert", words),
+        Segment("equal", text[start + len(words) :]),
+    ]
+    return [p for p in parts if p.text]
 
 
 def _field_text(snapshot: SnapshotView, name: str) -> str:

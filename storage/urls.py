@@ -7,7 +7,7 @@ variant finds the same story and none of them causes a second article.
 
 from __future__ import annotations
 
-import re
+import ipaddress
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -85,8 +85,6 @@ _ALIAS_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 # Second-level labels under which country-code registries sell names (example.co.uk).
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go", "gob"})
 
-_PORT_RE = re.compile(r"^\d{1,5}$")
-
 
 class InvalidURLError(ValueError):
     """A string that cannot be archived as a web page address."""
@@ -142,7 +140,8 @@ def canonicalize_url(url: str) -> str:
         if not is_tracking_parameter(key)
     ]
     pairs.sort()
-    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*+,;-._~")
+    # '+' stays encoded: in a query it would read back as a space, changing the URL.
+    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;-._~")
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
@@ -160,7 +159,13 @@ def registrable_domain(host: str) -> str:
     country-code second level such as `co.uk`. IP literals are their own domain.
     """
     host = host.lower().rstrip(".")
-    if host.startswith("[") or _PORT_RE.match(host.replace(".", "")):
+    if host.startswith("["):
+        return host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
         return host
     labels = host.split(".")
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:

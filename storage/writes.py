@@ -11,22 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage import blobs
 from storage.content import changed_fields
-from storage.fingerprint import MAX_DISTANCE, bands, hamming, to_signed, to_unsigned
+from storage.fingerprint import THRESHOLD, band_keys, similarity
 from storage.fulltext import index_snapshot
-from storage.models import Article, ArticleURL, Blob, Site, Snapshot
+from storage.models import Article, ArticleBand, ArticleURL, Blob, Site, Snapshot
 from storage.prepare import FetchKind, PreparedFetch, url_hash
 from storage.records import Outcome, RecordResult
 
 __all__ = ["SiteCache", "write_prepared"]
 
+# A band key shared by this many articles is boilerplate, not a story; cap the comparisons.
+_MAX_CANDIDATES = 200
+
 _articles: Table = Article.__table__  # type: ignore[assignment]
 _aliases: Table = ArticleURL.__table__  # type: ignore[assignment]
+_bands: Table = ArticleBand.__table__  # type: ignore[assignment]
 _blobs: Table = Blob.__table__  # type: ignore[assignment]
 _sites: Table = Site.__table__  # type: ignore[assignment]
 _snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
@@ -138,32 +142,36 @@ def _lock_article(conn: Connection, item: PreparedFetch, site_id: int) -> Any:
     return conn.execute(statement.returning(*returning)).one()
 
 
-def _duplicate_group(conn: Connection, article_id: int, fingerprint: int | None) -> int:
-    """The group of the nearest other article within MAX_DISTANCE bits, else a group of one."""
-    if fingerprint is None:
+def _duplicate_group(conn: Connection, article_id: int, sig: bytes | None) -> int:
+    """Join the group of the most similar other article above THRESHOLD, else be alone.
+
+    Band rows are replaced first so the article's own keys reflect its newest body.
+    """
+    conn.execute(delete(_bands).where(_bands.c.article_id == article_id))
+    if sig is None:
         return article_id
-    columns = (
-        _articles.c.sim_band0,
-        _articles.c.sim_band1,
-        _articles.c.sim_band2,
-        _articles.c.sim_band3,
+    keys = band_keys(sig)
+    conn.execute(insert(_bands), [{"band_key": k, "article_id": article_id} for k in keys])
+    candidates = (
+        select(_bands.c.article_id)
+        .where(_bands.c.band_key.in_(keys), _bands.c.article_id != article_id)
+        .distinct()
+        .limit(_MAX_CANDIDATES)
+        .scalar_subquery()
     )
     rows = conn.execute(
-        select(_articles.c.id, _articles.c.simhash, _articles.c.duplicate_group).where(
-            and_(
-                _articles.c.id != article_id,
-                or_(*(col == band for col, band in zip(columns, bands(fingerprint), strict=True))),
-            )
+        select(_articles.c.id, _articles.c.minhash, _articles.c.duplicate_group).where(
+            _articles.c.id.in_(candidates)
         )
     ).all()
-    best: tuple[int, int] | None = None
+    best: tuple[float, int, int] | None = None
     for row in rows:
-        if row.simhash is None:
+        if row.minhash is None:
             continue
-        distance = hamming(to_unsigned(row.simhash), fingerprint)
-        if distance <= MAX_DISTANCE and (best is None or (distance, row.id) < best):
-            best = (distance, int(row.duplicate_group or row.id))
-    return best[1] if best else article_id
+        score = similarity(sig, bytes(row.minhash))
+        if score >= THRESHOLD and (best is None or (-score, row.id) < (-best[0], best[1])):
+            best = (score, int(row.id), int(row.duplicate_group or row.id))
+    return best[2] if best else article_id
 
 
 def _ensure_blob(conn: Connection, item: PreparedFetch) -> str | None:
@@ -229,18 +237,16 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
         )
         .returning(_snapshots.c.id)
     ).scalar_one()
-    fingerprint = item.simhash
-    group = _duplicate_group(conn, article_id, fingerprint)
-    band_values = bands(fingerprint) if fingerprint is not None else (None,) * 4
+    sig = item.signature()
+    group = _duplicate_group(conn, article_id, sig)
     conn.execute(
         update(_articles)
         .where(_articles.c.id == article_id)
         .values(
             latest_version=version,
             latest_snapshot_id=snapshot_id,
-            simhash=to_signed(fingerprint) if fingerprint is not None else None,
+            minhash=sig,
             duplicate_group=group,
-            **{f"sim_band{i}": value for i, value in enumerate(band_values)},
         )
     )
     index_snapshot(conn, article_id, snapshot_id, article.latest_snapshot_id)

@@ -78,8 +78,7 @@ def upgrade() -> None:
         sa.Column("latest_version", sa.Integer(), nullable=False),
         sa.Column("latest_snapshot_id", sa.Integer(), nullable=True),
         sa.Column("duplicate_group", sa.Integer(), nullable=True),
-        sa.Column("simhash", sa.BigInteger(), nullable=True),
-        *(sa.Column(f"sim_band{i}", sa.Integer(), nullable=True) for i in range(4)),
+        sa.Column("minhash", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_articles"),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_articles_site_id_sites"),
         sa.UniqueConstraint("url_hash", name="uq_articles_url_hash"),
@@ -89,9 +88,18 @@ def upgrade() -> None:
         "first_seen",
         "latest_snapshot_id",
         "duplicate_group",
-        *(f"sim_band{i}" for i in range(4)),
     ):
         op.create_index(f"ix_articles_{column}", "articles", [column])
+    op.create_table(
+        "article_bands",
+        sa.Column("band_key", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("band_key", "article_id", name="pk_article_bands"),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name="fk_article_bands_article_id_articles"
+        ),
+    )
+    op.create_index("ix_article_bands_article_id", "article_bands", ["article_id"])
     op.create_table(
         "article_urls",
         sa.Column("url_hash", sa.String(64), nullable=False),
@@ -147,11 +155,12 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "sqlite":
         # External-content FTS5 index over snapshots: the text is stored once (in
-        # snapshots); the index holds only the latest snapshot of each article.
+        # snapshots); the index holds only the latest snapshot of each article. Porter
+        # stemming matches PostgreSQL's English configuration (strike finds strikes).
         op.execute(
             "CREATE VIRTUAL TABLE snapshot_fts USING fts5("
             "title, text, authors, content='snapshots', content_rowid='id', "
-            "tokenize='unicode61 remove_diacritics 2')"
+            "tokenize='porter unicode61 remove_diacritics 2')"
         )
     else:
         op.add_column("articles", sa.Column("search_vector", postgresql.TSVECTOR(), nullable=True))
@@ -166,5 +175,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE snapshot_fts")
-    for table in ("snapshots", "article_urls", "articles", "crawl_runs", "blobs", "sites"):
+    for table in (
+        "snapshots",
+        "article_urls",
+        "article_bands",
+        "articles",
+        "crawl_runs",
+        "blobs",
+        "sites",
+    ):
         op.drop_table(table)

@@ -1,0 +1,124 @@
+"""URL identity rules: every spelling of one story's URL is one canonical URL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storage.urls import (
+    InvalidURLError,
+    canonicalize_url,
+    registrable_domain,
+    same_site,
+    story_key,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTPS://WWW.Example.COM/News/Story", "https://www.example.com/News/Story"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com/a#comments", "https://example.com/a"),
+        ("https://example.com", "https://example.com/"),
+        (
+            "https://example.com/a?utm_source=tw&utm_medium=social&id=3",
+            "https://example.com/a?id=3",
+        ),
+        ("https://example.com/a?fbclid=XYZ&gclid=1&mc_cid=2&mc_eid=3", "https://example.com/a"),
+        ("https://example.com/a?ref=home", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
+        ("https://example.com/a?UTM_Campaign=x", "https://example.com/a"),
+        ("https://example.com/%7Euser/a%20b", "https://example.com/~user/a%20b"),
+        ("https://example.com/a?q=a+b", "https://example.com/a?q=a%20b"),
+        ("https://exämple.com/a", "https://xn--exmple-cua.com/a"),
+        ("  https://example.com/a  ", "https://example.com/a"),
+        ("https://example.com./a", "https://example.com/a"),
+        ("https://[::1]:8080/a", "https://[::1]:8080/a"),
+    ],
+)
+def test_canonicalize(raw: str, expected: str) -> None:
+    assert canonicalize_url(raw) == expected
+
+
+def test_blank_values_and_meaningful_parameters_are_kept() -> None:
+    assert canonicalize_url("https://e.com/s?page=2&q=") == "https://e.com/s?page=2&q="
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "not a url",
+        "ftp://example.com/a",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "https:///nohost",
+        "https://example.com:99999/",
+        "https://exa mple.com/",
+        "https://example.com/a\nb",
+    ],
+)
+def test_invalid_urls_are_rejected(bad: str) -> None:
+    with pytest.raises(InvalidURLError):
+        canonicalize_url(bad)
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [
+        ("www.bbc.co.uk", "bbc.co.uk"),
+        ("news.bbc.co.uk", "bbc.co.uk"),
+        ("edition.cnn.com", "cnn.com"),
+        ("example.com", "example.com"),
+        ("127.0.0.1", "127.0.0.1"),
+    ],
+)
+def test_registrable_domain(host: str, domain: str) -> None:
+    assert registrable_domain(host) == domain
+
+
+def test_same_site() -> None:
+    assert same_site("https://amp.theguardian.com/x", "https://www.theguardian.com/x")
+    assert same_site("https://m.example.com/x", "https://example.com/y")
+    assert not same_site("https://example.com/x", "https://other.com/x")
+    assert not same_site("http://127.0.0.1:8000/a", "http://127.0.0.2/a")
+
+
+def test_story_key_folds_amp_and_print_variants_with_same_site_canonical() -> None:
+    canonical = "https://www.example.com/2026/11/story.html"
+    assert story_key("https://amp.example.com/2026/11/story.html", canonical) == canonical
+    assert story_key("https://www.example.com/print/story?id=1", canonical) == canonical
+    assert story_key("https://www.example.com/2026/11/story.html/amp", canonical) == canonical
+
+
+def test_story_key_ignores_foreign_or_broken_canonical() -> None:
+    page = "https://www.example.com/2026/11/story.html"
+    assert story_key(page, "https://aggregator.example.org/copied") == page
+    assert story_key(page, "javascript:void(0)") == page
+    assert story_key(page, None) == page
+
+
+_ascii_path = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=30)
+
+
+@given(
+    host=st.from_regex(r"[a-z][a-z0-9]{0,10}\.(com|org|co\.uk)", fullmatch=True),
+    path=_ascii_path,
+    params=st.lists(st.tuples(st.sampled_from(["id", "p", "utm_x", "q"]), st.text(max_size=5))),
+)
+def test_canonicalization_is_idempotent(
+    host: str, path: str, params: list[tuple[str, str]]
+) -> None:
+    from urllib.parse import urlencode
+
+    url = f"https://{host}/{path.lstrip('/')}?{urlencode(params)}"
+    try:
+        once = canonicalize_url(url)
+    except InvalidURLError:
+        return
+    assert canonicalize_url(once) == once
+    assert "utm_" not in once.split("?", 1)[-1] or "?" not in once
