@@ -9,7 +9,9 @@ methods. Opening an archive migrates its schema.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -24,11 +26,11 @@ from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
 from storage.migrate import upgrade
 from storage.models import Article, ArticleURL, Blob, CrawlRun, Site, Snapshot
-from storage.prepare import InvalidFetchError, PreparedFetch, prepare, url_hash
+from storage.prepare import FetchKind, InvalidFetchError, PreparedFetch, prepare, url_hash
 from storage.records import FetchRecord, Outcome, RecordResult
 from storage.urls import InvalidURLError, canonicalize_url
 from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
-from storage.writes import SiteCache, write_prepared
+from storage.writes import SiteCache, latest_content_hashes, write_prepared
 
 __all__ = ["Archive", "ArticleNotFoundError", "InvalidFetchError"]
 
@@ -57,12 +59,16 @@ class Archive:
         self.engine: Engine = build_engine(url)
         self._writer = writer(self.engine)
         self._sites = SiteCache()
+        self._pool: ThreadPoolExecutor | None = None
         if migrate:
             upgrade(self.engine)
 
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         self.engine.dispose()
 
     def __enter__(self) -> Archive:
@@ -115,7 +121,30 @@ class Archive:
             log.error("could not record %s: %s", item.record.url, exc.orig)
             return RecordResult(Outcome.REJECTED, error=str(exc.orig))
 
+    def _precompute_blobs(self, items: list[PreparedFetch]) -> None:
+        """Hash and compress, on all cores and outside the write lock, the bodies that
+        will become new versions; bodies of stories whose content is unchanged are skipped.
+        """
+        candidates = [i for i in items if i.kind is FetchKind.ARTICLE and i.record.body]
+        if len(candidates) < 2:
+            return  # a single record is cheaper to handle inside the transaction
+        with self.engine.connect() as conn:
+            latest = latest_content_hashes(conn, candidates)
+        needed = [
+            item
+            for item in candidates
+            if item.content is not None
+            and not any(
+                latest.get(url_hash(u)) == item.content.content_hash for u in item.candidate_urls
+            )
+        ]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+        list(self._pool.map(PreparedFetch.precompute_blob, needed))
+
     def _write(self, items: list[PreparedFetch]) -> list[RecordResult]:
+        self._precompute_blobs(items)
+
         def attempt() -> list[RecordResult]:
             try:
                 with self._writer.begin() as conn:

@@ -29,26 +29,35 @@ __all__ = [
 
 VERSIONED_FIELDS = ("title", "text", "authors", "published", "modified")
 
-_SPACE_RE = re.compile(r"\s+")
 # Characters that render as nothing but make two equal strings differ.
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def _canonical_form(value: str) -> str:
+    """NFKC without invisible characters (fast paths: most text is already clean)."""
+    if not unicodedata.is_normalized("NFKC", value):
+        value = unicodedata.normalize("NFKC", value)
+    if _INVISIBLE_RE.search(value):
+        value = _INVISIBLE_RE.sub("", value)
+    return value
 
 
 def normalize_line(value: str | None) -> str:
     """NFKC, drop invisible characters, collapse all whitespace to one space, strip."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFKC", value)
-    text = _INVISIBLE_RE.sub("", text)
-    return _SPACE_RE.sub(" ", text).strip()
+    return " ".join(_canonical_form(value).split())
 
 
 def normalize_text(value: str | None) -> str:
-    """Normalize a body while keeping paragraph breaks: one non-empty line per block."""
+    """Normalize a body while keeping paragraph breaks: one non-empty line per block.
+
+    Works on the whole text at once (one NFKC pass, C-level splitting) because bodies are
+    normalized on every fetch, changed or not.
+    """
     if not value:
         return ""
-    text = unicodedata.normalize("NFKC", value)
-    lines = (normalize_line(line) for line in text.splitlines())
+    lines = (" ".join(line.split()) for line in _canonical_form(value).splitlines())
     return "\n".join(line for line in lines if line)
 
 

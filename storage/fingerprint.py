@@ -11,8 +11,11 @@ A 64-bit SimHash was tried first: at a 3-bit threshold it grouped only 65% of su
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import re
+import zlib
 
 __all__ = [
     "BANDS",
@@ -32,27 +35,41 @@ THRESHOLD = 0.7
 MIN_WORDS = 40
 _SHINGLE = 2
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+MAX_WORDS = 1000
 _EMPTY = 1 << 32
 _GOLDEN = 0x9E3779B1
+_MASK64 = (1 << 64) - 1
+# Odd 64-bit multipliers (from splitmix64).
+_MIX = 0x9E3779B97F4A7C15
+_MIX2 = 0xBF58476D1CE4E5B9
+_SLOT_SHIFT = 64 - (SIGNATURE_SIZE.bit_length() - 1)
 
 
 def signature(text: str) -> bytes | None:
     """A 128-byte MinHash signature of the body's word pairs, or None when too short.
 
-    One-permutation hashing: each pair's 64-bit hash picks a bin (low bits) and competes
-    for that bin's minimum (high 32 bits), so the cost is one hash per pair; empty bins
-    borrow from the next filled bin (densification) so short texts stay comparable.
+    One-permutation hashing: each pair's 64-bit hash picks one of 32 bins and competes for
+    that bin's minimum, so the cost is one hash per pair. Empty bins borrow from the next
+    filled bin (densification). Only the first MAX_WORDS words count: copies agree at least as much
+    there, and the cost stays bounded for very long bodies.
     """
-    words = _WORD_RE.findall(text.casefold())
+    words = [m.group() for m in itertools.islice(_WORD_RE.finditer(text), MAX_WORDS)]
     if len(words) < MIN_WORDS:
         return None
+    # CRC-32 of each distinct word: C speed and identical in every process (unlike hash()).
+    ids = {word: zlib.crc32(word.casefold().encode("utf-8")) for word in set(words)}
+    sequence = [ids[word] for word in words]
+    # Multiplying by odd 64-bit constants spreads each pair of 32-bit ids over all 64 bits.
+    pairs = {((a * _MIX) ^ b) * _MIX2 & _MASK64 for a, b in itertools.pairwise(sequence)}
+    # The top 5 bits of a pair's hash pick its bin and the next 32 bits compete for the
+    # bin's minimum (a product's high bits depend on every input bit). In sorted order
+    # each bin is one contiguous range, so its minimum is found by bisection.
+    ordered = sorted(pairs)
     mins = [_EMPTY] * SIGNATURE_SIZE
-    pairs = {" ".join(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
-    for pair in pairs:
-        value = int.from_bytes(hashlib.blake2b(pair.encode("utf-8"), digest_size=8).digest())
-        slot = value % SIGNATURE_SIZE
-        high = value >> 32
-        mins[slot] = min(mins[slot], high)
+    for slot in range(SIGNATURE_SIZE):
+        index = bisect.bisect_left(ordered, slot << _SLOT_SHIFT)
+        if index < len(ordered) and ordered[index] >> _SLOT_SHIFT == slot:
+            mins[slot] = (ordered[index] >> (_SLOT_SHIFT - 32)) & 0xFFFFFFFF
     for i in range(SIGNATURE_SIZE):
         if mins[i] == _EMPTY:
             j = i + 1

@@ -75,18 +75,29 @@ class PreparedFetch:
     key_url: str | None = None
     content: NormalizedContent | None = None
     fields: dict[str, object] | None = None
-    body_sha256: str | None = None
     compressed: bytes | None = None
+    _sha256: str | None = None
 
     def signature(self) -> bytes | None:
         """The body's MinHash, computed only when a version is stored (not on unchanged)."""
         assert self.content is not None
         return signature(self.content.text)
 
+    def body_sha256(self) -> str | None:
+        """SHA-256 of the raw body (None without one), computed once and only if needed."""
+        if self._sha256 is None and self.record.body:
+            self._sha256 = blobs.sha256_hex(bytes(self.record.body))
+        return self._sha256
+
     def ensure_compressed(self) -> bytes:
         if self.compressed is None:
-            self.compressed = blobs.compress(self.record.body)
+            self.compressed = blobs.compress(bytes(self.record.body))
         return self.compressed
+
+    def precompute_blob(self) -> None:
+        """Hash and compress the body ahead of the transaction (threads release the GIL)."""
+        self.body_sha256()
+        self.ensure_compressed()
 
 
 def _clean_article(article: ExtractedArticle) -> ExtractedArticle:
@@ -158,5 +169,4 @@ def prepare(record: FetchRecord) -> PreparedFetch:
         key_url=key,
         content=content,
         fields=fields,
-        body_sha256=blobs.sha256_hex(bytes(record.body)) if record.body else None,
     )

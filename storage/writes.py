@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,10 +36,99 @@ _sites: Table = Site.__table__  # type: ignore[assignment]
 _snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    """A dialect-specific INSERT that supports ON CONFLICT."""
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
+class _Statements:
+    """The write path's statements, built once per dialect.
+
+    Reusing statement objects lets SQLAlchemy skip rebuilding and re-keying them on every
+    execution (it was a third of the per-fetch cost); values arrive as bound parameters.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        a = _articles
+        returning = (a.c.id, a.c.latest_version, a.c.latest_snapshot_id, a.c.canonical_url)
+        touch: dict[str, Any] = {
+            "last_seen": bindparam("p_seen"),
+            "last_checked": bindparam("p_seen"),
+            "etag": bindparam("p_etag"),
+            "last_modified": bindparam("p_last_modified"),
+        }
+        self.site_insert = (
+            module.insert(_sites)
+            .values(name=bindparam("p_name"), created_at=bindparam("p_now"))
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        self.site_id = select(_sites.c.id).where(_sites.c.name == bindparam("p_name"))
+        self.find_aliases = select(_aliases.c.url_hash, _aliases.c.article_id).where(
+            _aliases.c.url_hash.in_(bindparam("p_hashes", expanding=True))
+        )
+        self.alias_insert = module.insert(_aliases).on_conflict_do_nothing(
+            index_elements=["url_hash"]
+        )
+        self.check = (
+            update(a)
+            .where(a.c.id == bindparam("p_id"))
+            .values(last_seen=bindparam("p_seen"), last_checked=bindparam("p_seen"))
+            .returning(a.c.latest_version, a.c.canonical_url)
+        )
+        self.touch = (
+            update(a).where(a.c.id == bindparam("p_id")).values(**touch).returning(*returning)
+        )
+        upsert = module.insert(a).values(
+            site_id=bindparam("p_site_id"),
+            url_hash=bindparam("p_url_hash"),
+            canonical_url=bindparam("p_canonical"),
+            first_url=bindparam("p_first_url"),
+            first_seen=bindparam("p_seen"),
+            latest_version=0,
+            **touch,
+        )
+        self.upsert = upsert.on_conflict_do_update(
+            index_elements=["url_hash"],
+            set_={name: getattr(upsert.excluded, name) for name in touch},
+        ).returning(*returning)
+        self.previous = select(_snapshots.c.content_hash, _snapshots.c.field_hashes).where(
+            _snapshots.c.id == bindparam("p_id")
+        )
+        self.blob_exists = select(_blobs.c.sha256).where(_blobs.c.sha256 == bindparam("p_sha"))
+        self.blob_insert = module.insert(_blobs).on_conflict_do_nothing(index_elements=["sha256"])
+        self.snapshot_insert = insert(_snapshots).returning(_snapshots.c.id)
+        self.bands_delete = delete(_bands).where(_bands.c.article_id == bindparam("p_id"))
+        self.bands_insert = insert(_bands)
+        candidates = (
+            select(_bands.c.article_id)
+            .where(
+                _bands.c.band_key.in_(bindparam("p_keys", expanding=True)),
+                _bands.c.article_id != bindparam("p_id"),
+            )
+            .distinct()
+            .limit(_MAX_CANDIDATES)
+            .scalar_subquery()
+        )
+        self.candidates = select(a.c.id, a.c.minhash, a.c.duplicate_group).where(
+            a.c.id.in_(candidates)
+        )
+        self.set_latest = (
+            update(a)
+            .where(a.c.id == bindparam("p_id"))
+            .values(
+                latest_version=bindparam("p_version"),
+                latest_snapshot_id=bindparam("p_snapshot_id"),
+                minhash=bindparam("p_minhash"),
+                duplicate_group=bindparam("p_group"),
+            )
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _sql(conn: Connection) -> _Statements:
+    name = conn.dialect.name
+    found = _STATEMENTS.get(name)
+    if found is None:
+        found = _STATEMENTS[name] = _Statements(name)
+    return found
 
 
 class SiteCache:
@@ -53,14 +142,11 @@ class SiteCache:
         found = self.known.get(name) or self.pending.get(name)
         if found is not None:
             return found
-        conn.execute(
-            _insert(conn, _sites)
-            .values(name=name, created_at=now)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        site_id = conn.execute(select(_sites.c.id).where(_sites.c.name == name)).scalar_one()
+        sql = _sql(conn)
+        conn.execute(sql.site_insert, {"p_name": name, "p_now": now})
+        site_id = int(conn.execute(sql.site_id, {"p_name": name}).scalar_one())
         self.pending[name] = site_id
-        return int(site_id)
+        return site_id
 
     def commit(self) -> None:
         self.known.update(self.pending)
@@ -73,9 +159,7 @@ class SiteCache:
 def _find_article(conn: Connection, candidate_urls: tuple[str, ...]) -> int | None:
     """The story any of these canonical URLs already belongs to, preferring the first."""
     hashes = [url_hash(u) for u in candidate_urls]
-    rows = conn.execute(
-        select(_aliases.c.url_hash, _aliases.c.article_id).where(_aliases.c.url_hash.in_(hashes))
-    ).all()
+    rows = conn.execute(_sql(conn).find_aliases, {"p_hashes": hashes}).all()
     by_hash = {row.url_hash: row.article_id for row in rows}
     for h in hashes:
         if h in by_hash:
@@ -85,7 +169,7 @@ def _find_article(conn: Connection, candidate_urls: tuple[str, ...]) -> int | No
 
 def _add_aliases(conn: Connection, article_id: int, urls: tuple[str, ...]) -> None:
     conn.execute(
-        _insert(conn, _aliases).on_conflict_do_nothing(index_elements=["url_hash"]),
+        _sql(conn).alias_insert,
         [{"url_hash": url_hash(u), "url": u, "article_id": article_id} for u in urls],
     )
 
@@ -94,12 +178,7 @@ def _record_check(conn: Connection, item: PreparedFetch) -> RecordResult:
     article_id = _find_article(conn, item.candidate_urls)
     if article_id is None:
         return RecordResult(Outcome.NOT_ARTICLE)
-    row = conn.execute(
-        update(_articles)
-        .where(_articles.c.id == article_id)
-        .values(last_seen=item.fetched_at, last_checked=item.fetched_at)
-        .returning(_articles.c.latest_version, _articles.c.canonical_url)
-    ).one()
+    row = conn.execute(_sql(conn).check, {"p_id": article_id, "p_seen": item.fetched_at}).one()
     return RecordResult(
         Outcome.UNCHANGED, article_id, row.latest_version, canonical_url=row.canonical_url
     )
@@ -108,38 +187,24 @@ def _record_check(conn: Connection, item: PreparedFetch) -> RecordResult:
 def _lock_article(conn: Connection, item: PreparedFetch, site_id: int) -> Any:
     """Create or touch the story's row, locking it; returns (id, latest_version, latest id)."""
     record = item.record
+    sql = _sql(conn)
     touch = {
-        "last_seen": item.fetched_at,
-        "last_checked": item.fetched_at,
-        "etag": record.etag,
-        "last_modified": record.last_modified,
+        "p_seen": item.fetched_at,
+        "p_etag": record.etag,
+        "p_last_modified": record.last_modified,
     }
-    returning = (
-        _articles.c.id,
-        _articles.c.latest_version,
-        _articles.c.latest_snapshot_id,
-        _articles.c.canonical_url,
-    )
     existing = _find_article(conn, item.candidate_urls)
     if existing is not None:
-        return conn.execute(
-            update(_articles)
-            .where(_articles.c.id == existing)
-            .values(**touch)
-            .returning(*returning)
-        ).one()
+        return conn.execute(sql.touch, {"p_id": existing, **touch}).one()
     assert item.key_url is not None
-    statement = _insert(conn, _articles).values(
-        site_id=site_id,
-        url_hash=url_hash(item.key_url),
-        canonical_url=item.key_url,
-        first_url=record.url,
-        first_seen=item.fetched_at,
-        latest_version=0,
+    params = {
+        "p_site_id": site_id,
+        "p_url_hash": url_hash(item.key_url),
+        "p_canonical": item.key_url,
+        "p_first_url": record.url,
         **touch,
-    )
-    statement = statement.on_conflict_do_update(index_elements=["url_hash"], set_=touch)
-    return conn.execute(statement.returning(*returning)).one()
+    }
+    return conn.execute(sql.upsert, params).one()
 
 
 def _duplicate_group(conn: Connection, article_id: int, sig: bytes | None) -> int:
@@ -147,23 +212,13 @@ def _duplicate_group(conn: Connection, article_id: int, sig: bytes | None) -> in
 
     Band rows are replaced first so the article's own keys reflect its newest body.
     """
-    conn.execute(delete(_bands).where(_bands.c.article_id == article_id))
+    sql = _sql(conn)
+    conn.execute(sql.bands_delete, {"p_id": article_id})
     if sig is None:
         return article_id
     keys = band_keys(sig)
-    conn.execute(insert(_bands), [{"band_key": k, "article_id": article_id} for k in keys])
-    candidates = (
-        select(_bands.c.article_id)
-        .where(_bands.c.band_key.in_(keys), _bands.c.article_id != article_id)
-        .distinct()
-        .limit(_MAX_CANDIDATES)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(_articles.c.id, _articles.c.minhash, _articles.c.duplicate_group).where(
-            _articles.c.id.in_(candidates)
-        )
-    ).all()
+    conn.execute(sql.bands_insert, [{"band_key": k, "article_id": article_id} for k in keys])
+    rows = conn.execute(sql.candidates, {"p_keys": keys, "p_id": article_id}).all()
     best: tuple[float, int, int] | None = None
     for row in rows:
         if row.minhash is None:
@@ -175,37 +230,33 @@ def _duplicate_group(conn: Connection, article_id: int, sig: bytes | None) -> in
 
 
 def _ensure_blob(conn: Connection, item: PreparedFetch) -> str | None:
-    sha = item.body_sha256
+    sha = item.body_sha256()
     if sha is None:
         return None
-    exists = conn.execute(select(_blobs.c.sha256).where(_blobs.c.sha256 == sha)).first()
-    if exists is None:
+    sql = _sql(conn)
+    if conn.execute(sql.blob_exists, {"p_sha": sha}).first() is None:
         conn.execute(
-            _insert(conn, _blobs)
-            .values(
-                sha256=sha,
-                size=len(item.record.body),
-                codec=blobs.CODEC,
-                data=item.ensure_compressed(),
-            )
-            .on_conflict_do_nothing(index_elements=["sha256"])
+            sql.blob_insert,
+            {
+                "sha256": sha,
+                "size": len(item.record.body),
+                "codec": blobs.CODEC,
+                "data": item.ensure_compressed(),
+            },
         )
     return sha
 
 
 def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> RecordResult:
     assert item.content is not None and item.fields is not None
+    sql = _sql(conn)
     site_id = sites.site_id(conn, item.record.site.strip(), item.fetched_at)
     article = _lock_article(conn, item, site_id)
     article_id = int(article.id)
     hashes = item.content.field_hashes()
     previous_hashes: dict[str, str] | None = None
     if article.latest_snapshot_id is not None:
-        previous = conn.execute(
-            select(_snapshots.c.content_hash, _snapshots.c.field_hashes).where(
-                _snapshots.c.id == article.latest_snapshot_id
-            )
-        ).one()
+        previous = conn.execute(sql.previous, {"p_id": article.latest_snapshot_id}).one()
         if previous.content_hash == item.content.content_hash:
             _add_aliases(conn, article_id, item.candidate_urls)
             return RecordResult(
@@ -217,37 +268,34 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
         previous_hashes = dict(previous.field_hashes)
     version = int(article.latest_version) + 1
     changed = changed_fields(previous_hashes, hashes)
-    blob_sha = _ensure_blob(conn, item)
     record = item.record
     snapshot_id = conn.execute(
-        _insert(conn, _snapshots)
-        .values(
-            article_id=article_id,
-            version=version,
-            fetched_at=item.fetched_at,
-            run_id=record.run_id,
-            url=record.url,
-            final_url=record.final_url or record.url,
-            http_status=record.status,
-            content_hash=item.content.content_hash,
-            field_hashes=hashes,
-            changed_fields=list(changed),
-            blob_sha256=blob_sha,
+        sql.snapshot_insert,
+        {
+            "article_id": article_id,
+            "version": version,
+            "fetched_at": item.fetched_at,
+            "run_id": record.run_id,
+            "url": record.url,
+            "final_url": record.final_url or record.url,
+            "http_status": record.status,
+            "content_hash": item.content.content_hash,
+            "field_hashes": hashes,
+            "changed_fields": list(changed),
+            "blob_sha256": _ensure_blob(conn, item),
             **item.fields,
-        )
-        .returning(_snapshots.c.id)
+        },
     ).scalar_one()
     sig = item.signature()
-    group = _duplicate_group(conn, article_id, sig)
     conn.execute(
-        update(_articles)
-        .where(_articles.c.id == article_id)
-        .values(
-            latest_version=version,
-            latest_snapshot_id=snapshot_id,
-            minhash=sig,
-            duplicate_group=group,
-        )
+        sql.set_latest,
+        {
+            "p_id": article_id,
+            "p_version": version,
+            "p_snapshot_id": snapshot_id,
+            "p_minhash": sig,
+            "p_group": _duplicate_group(conn, article_id, sig),
+        },
     )
     index_snapshot(conn, article_id, snapshot_id, article.latest_snapshot_id)
     _add_aliases(conn, article_id, item.candidate_urls)
@@ -270,5 +318,19 @@ def write_prepared(
     return results
 
 
-def blob_count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(_blobs)).scalar_one())
+def latest_content_hashes(conn: Connection, items: list[PreparedFetch]) -> dict[str, str]:
+    """Latest content hash of each story these fetches may belong to, by alias URL hash.
+
+    Read before the write transaction so bodies of unchanged stories are never compressed.
+    """
+    hashes = sorted({url_hash(u) for item in items for u in item.candidate_urls})
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        select(_aliases.c.url_hash, _snapshots.c.content_hash)
+        .join(_articles, _articles.c.id == _aliases.c.article_id)
+        .join(_snapshots, _snapshots.c.id == _articles.c.latest_snapshot_id)
+        .where(_aliases.c.url_hash.in_(bindparam("p_hashes", expanding=True))),
+        {"p_hashes": hashes},
+    ).all()
+    return {row.url_hash: row.content_hash for row in rows}
