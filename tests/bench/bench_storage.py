@@ -461,12 +461,11 @@ def synthetic_fetches(
         yield records
 
 
-def load_synthetic(archive: Archive, vocab: Vocabulary, spec: SyntheticSpec, batch: int) -> float:
-    """Record the synthetic articles; returns the seconds spent inside record_fetches."""
+def load_synthetic(archive: Archive, source: Iterator[list[FetchRecord]], count: int) -> float:
+    """Record the next `count` synthetic articles; returns the seconds inside record_fetches."""
     spent = 0.0
     done = 0
-    next_report = 10_000
-    for records in synthetic_fetches(vocab, spec, batch):
+    for records in source:
         started = time.perf_counter()
         results = archive.record_fetches(records)
         spent += time.perf_counter() - started
@@ -474,9 +473,10 @@ def load_synthetic(archive: Archive, vocab: Vocabulary, spec: SyntheticSpec, bat
         if new != len(records):
             raise SystemExit(f"synthetic load: {len(records) - new} records were not new")
         done += len(records)
-        if done >= next_report:
-            log(f"  loaded {done:,} articles ({done / spent:,.0f}/s)")
-            next_report += 10_000
+        if done % 10_000 == 0:
+            log(f"  +{done:,} articles ({done / spent:,.0f}/s)")
+        if done >= count:
+            break
     return spent
 
 
@@ -553,22 +553,30 @@ def bench_search(
     queries: Sequence[Query],
     batch: int,
     passes: int,
-) -> SearchResult:
+    checkpoints: Sequence[int],
+) -> list[SearchResult]:
+    """Load the synthetic articles, running the queries whenever a checkpoint is reached."""
+    stops = sorted({c for c in checkpoints if c < spec.count} | {spec.count})
+    results = []
     url = backend.new_url()
     try:
         with Archive(url) as archive:
-            log(f"{backend.name}: loading {spec.count:,} synthetic articles")
-            load_seconds = load_synthetic(archive, vocab, spec, batch)
-            result = SearchResult(backend.name, spec.count, load_seconds)
-            time_queries(archive, queries)  # warm-up pass, not reported
-            for number in range(passes):
-                timings = time_queries(archive, queries)
-                summarize_pass(result, timings)
-                p95 = result.overall[-1][1]
-                log(f"{backend.name} search pass {number + 1}/{passes}: p95 {p95:.1f} ms")
+            source = synthetic_fetches(vocab, spec, batch)
+            loaded, load_seconds = 0, 0.0
+            for stop in stops:
+                log(f"{backend.name}: loading synthetic articles up to {stop:,}")
+                load_seconds += load_synthetic(archive, source, stop - loaded)
+                loaded = stop
+                result = SearchResult(backend.name, stop, load_seconds)
+                time_queries(archive, queries)  # warm-up pass, not reported
+                for number in range(passes):
+                    summarize_pass(result, time_queries(archive, queries))
+                    p95 = result.overall[-1][1]
+                    log(f"{backend.name} {stop:,}: pass {number + 1}/{passes}, p95 {p95:.1f} ms")
+                results.append(result)
     finally:
         backend.drop(url)
-    return result
+    return results
 
 
 def summarize_pass(result: SearchResult, timings: Sequence[tuple[Query, float, int]]) -> None:
@@ -1029,7 +1037,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="recording repetitions")
     parser.add_argument("--export-repeats", type=int, default=3)
     parser.add_argument("--articles", type=int, default=100_000, help="synthetic, SQLite")
-    parser.add_argument("--pg-articles", type=int, default=100_000, help="synthetic, PostgreSQL")
+    parser.add_argument("--pg-articles", type=int, default=25_000, help="synthetic, PostgreSQL")
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[25_000],
+        help="also measure search when the load passes these counts (comma-separated)",
+    )
     parser.add_argument("--queries-per-kind", type=int, default=40)
     parser.add_argument("--search-passes", type=int, default=3)
     parser.add_argument("--sites", type=int, default=40, help="synthetic sites")
@@ -1059,8 +1073,8 @@ def run(args: argparse.Namespace, report: Report, backends: list[Backend]) -> No
         count = args.articles if isinstance(backend, SqliteBackend) else args.pg_articles
         spec = SyntheticSpec(count, args.seed, sites, authors)
         queries = make_queries(vocab, spec, args.queries_per_kind, args.seed + 7)
-        report.search.append(
-            bench_search(backend, vocab, spec, queries, args.batch, args.search_passes)
+        report.search += bench_search(
+            backend, vocab, spec, queries, args.batch, args.search_passes, args.checkpoints
         )
 
     sqlite_backend = next(b for b in backends if isinstance(b, SqliteBackend))
