@@ -260,7 +260,7 @@ def search(
         cell = Text(h.title + "\n", style="bold")
         cell.append_text(_marked(h.snippet))
         cell.append("\n" + h.url, style="dim")
-        table.add_row(str(h.article_id), _fmt_time(h.published), h.site, cell, f"{h.score:.3f}")
+        table.add_row(str(h.article_id), _fmt_time(h.published), h.site, cell, f"{h.score:.3g}")
     _console().print(table)
 
 

@@ -15,7 +15,8 @@ from storage.views import SnapshotView
 
 __all__ = ["FieldDiff", "Segment", "diff_snapshots", "diff_words", "render_plain"]
 
-_TOKEN_RE = re.compile(r"\s+|[^\s]+")
+# Whitespace runs, words, and single punctuation marks, so "Smith," vs "Smith" is no change.
+_TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
 
 Op = Literal["equal", "delete", "insert"]
 
