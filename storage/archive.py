@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from storage import blobs
 from storage.engine import build_engine, with_retries, writer
@@ -42,6 +43,10 @@ _blobs: Table = Blob.__table__  # type: ignore[assignment]
 _runs: Table = CrawlRun.__table__  # type: ignore[assignment]
 _sites: Table = Site.__table__  # type: ignore[assignment]
 _snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
+
+T = TypeVar("T")
+
+_ID_RE = re.compile(r"[0-9]{1,18}")
 
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 RUN_TRIGGERS = ("manual", "scheduled")
@@ -105,9 +110,9 @@ class Archive:
         if items:
             try:
                 written = self._write([item for _, item in items])
-            except DBAPIError as exc:
-                if len(items) == 1:
-                    raise
+            except (IntegrityError, DataError) as exc:
+                # A record the database refuses; anything else (the database is down,
+                # locked for too long) propagates, so the caller keeps the batch.
                 log.warning("batch of %d failed (%s); recording one by one", len(items), exc.orig)
                 written = [self._write_one_safely(item) for _, item in items]
             for (position, _), result in zip(items, written, strict=True):
@@ -117,7 +122,7 @@ class Archive:
     def _write_one_safely(self, item: PreparedFetch) -> RecordResult:
         try:
             return self._write([item])[0]
-        except DBAPIError as exc:
+        except (IntegrityError, DataError) as exc:
             log.error("could not record %s: %s", item.record.url, exc.orig)
             return RecordResult(Outcome.REJECTED, error=str(exc.orig))
 
@@ -144,18 +149,28 @@ class Archive:
 
     def _write(self, items: list[PreparedFetch]) -> list[RecordResult]:
         self._precompute_blobs(items)
+        return self._transaction(
+            lambda conn: write_prepared(conn, items, self._sites), what="record"
+        )
 
-        def attempt() -> list[RecordResult]:
+    def _transaction(self, work: Callable[[Connection], T], *, what: str) -> T:
+        """One write transaction, retried whole on transient conflicts.
+
+        Site ids created inside are remembered only once it commits, and forgotten on
+        every failed attempt, so a retry never uses an id that was rolled back.
+        """
+
+        def attempt() -> T:
             try:
                 with self._writer.begin() as conn:
-                    results = write_prepared(conn, items, self._sites)
+                    result = work(conn)
             except BaseException:
                 self._sites.rollback()
                 raise
             self._sites.commit()
-            return results
+            return result
 
-        return with_retries(attempt, what="record")
+        return with_retries(attempt, what=what)
 
     # ------------------------------------------------------------------ crawl runs
 
@@ -164,13 +179,12 @@ class Archive:
             raise ValueError(f"trigger: expected one of {', '.join(RUN_TRIGGERS)}")
         now = datetime.now(UTC)
 
-        def attempt() -> int:
-            with self._writer.begin() as conn:
-                site_id = self._sites.site_id(conn, site, now)
-                run_id = conn.execute(
+        def work(conn: Connection) -> int:
+            return int(
+                conn.execute(
                     insert(_runs)
                     .values(
-                        site_id=site_id,
+                        site_id=self._sites.site_id(conn, site, now),
                         trigger=trigger,
                         status="running",
                         started_at=now,
@@ -178,14 +192,9 @@ class Archive:
                     )
                     .returning(_runs.c.id)
                 ).scalar_one()
-            self._sites.commit()
-            return int(run_id)
+            )
 
-        try:
-            return with_retries(attempt, what="start run")
-        except BaseException:
-            self._sites.rollback()
-            raise
+        return self._transaction(work, what="start run")
 
     def finish_run(
         self,
@@ -246,7 +255,7 @@ class Archive:
 
     def _resolve(self, conn: Connection, ref: str | int) -> int:
         text_ref = str(ref).strip()
-        if text_ref.isdigit():
+        if _ID_RE.fullmatch(text_ref):
             found = conn.execute(
                 select(_articles.c.id).where(_articles.c.id == int(text_ref))
             ).scalar()
@@ -306,7 +315,7 @@ class Archive:
                 select(_articles.c.latest_version).where(_articles.c.id == article_id)
             ).scalar_one()
             wanted = latest if version is None else version
-            if wanted <= 0:
+            if wanted < 0:  # -1 is the version before the latest
                 wanted = latest + wanted
             row = (
                 conn.execute(
@@ -318,9 +327,8 @@ class Archive:
                 .first()
             )
         if row is None:
-            raise ArticleNotFoundError(
-                f"article {article_id} has no version {version} (it has 1-{latest})"
-            )
+            have = f"1-{latest}" if latest > 1 else "only version 1"
+            raise ArticleNotFoundError(f"article {article_id} has no version {version} ({have})")
         return _snapshot_view(row)
 
     def history(self, ref: str | int) -> list[VersionInfo]:
@@ -398,13 +406,16 @@ class Archive:
             )
             blob_row = conn.execute(
                 select(
-                    func.count(),
-                    func.coalesce(func.sum(_blobs.c.size), 0),
-                    func.coalesce(func.sum(func.length(_blobs.c.data)), 0),
+                    func.count().label("blobs"),
+                    func.coalesce(func.sum(_blobs.c.size), 0).label("raw"),
+                    func.coalesce(func.sum(func.length(_blobs.c.data)), 0).label("stored"),
                 )
             ).one()
-            first_seen = conn.execute(
-                select(func.min(_articles.c.first_seen), func.max(_articles.c.last_seen))
+            seen = conn.execute(
+                select(
+                    func.min(_articles.c.first_seen).label("first"),
+                    func.max(_articles.c.last_seen).label("last"),
+                )
             ).one()
             return {
                 "articles": conn.execute(select(count).select_from(_articles)).scalar_one(),
@@ -412,11 +423,11 @@ class Archive:
                 "sites": len(per_site),
                 "runs": conn.execute(select(count).select_from(_runs)).scalar_one(),
                 "duplicate_groups": conn.execute(select(count).select_from(groups)).scalar_one(),
-                "blobs": int(blob_row[0]),
-                "raw_html_bytes": int(blob_row[1]),
-                "stored_html_bytes": int(blob_row[2]),
-                "first_seen": first_seen[0],
-                "last_seen": first_seen[1],
+                "blobs": int(blob_row.blobs),
+                "raw_html_bytes": int(blob_row.raw),
+                "stored_html_bytes": int(blob_row.stored),
+                "first_seen": seen.first,
+                "last_seen": seen.last,
                 "per_site": {name: int(n) for name, n in per_site},
             }
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -150,6 +151,9 @@ class ArticleURL(Base):
     url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    # True for a URL that redirected to the story: it finds the story but never decides
+    # which story a later fetch belongs to, and follows the newest redirect target.
+    redirect: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Snapshot(Base):

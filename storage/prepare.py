@@ -22,6 +22,7 @@ from storage.urls import InvalidURLError, canonicalize_url, story_key
 __all__ = ["FetchKind", "InvalidFetchError", "PreparedFetch", "clean_text", "prepare", "url_hash"]
 
 MAX_SITE_NAME = 200
+MAX_LANGUAGE = 35
 
 
 class InvalidFetchError(ValueError):
@@ -70,8 +71,11 @@ class PreparedFetch:
     record: FetchRecord
     kind: FetchKind
     fetched_at: datetime
-    # Canonical URLs under which this fetch may find an existing story, best first.
+    # Canonical URLs that name this page's story, best first: its key and its final URL.
     candidate_urls: tuple[str, ...]
+    # The URL asked for, when a redirect led elsewhere: it finds the story for lookups
+    # (show, 304 checks) but never decides identity, since /latest redirects anywhere.
+    redirect_urls: tuple[str, ...] = ()
     key_url: str | None = None
     content: NormalizedContent | None = None
     fields: dict[str, object] | None = None
@@ -100,6 +104,12 @@ class PreparedFetch:
         self.ensure_compressed()
 
 
+def _language(value: str | None) -> str | None:
+    """A language tag fits BCP 47's length; anything longer is extraction noise."""
+    cleaned = _clean_optional(value)
+    return cleaned if cleaned and len(cleaned) <= MAX_LANGUAGE else None
+
+
 def _clean_article(article: ExtractedArticle) -> ExtractedArticle:
     """The article with every string storable, before anything is hashed or written."""
     return dataclasses.replace(
@@ -107,7 +117,7 @@ def _clean_article(article: ExtractedArticle) -> ExtractedArticle:
         title=clean_text(article.title).strip(),
         text=clean_text(article.text).strip(),
         authors=tuple(_clean_list(article.authors)),
-        language=_clean_optional(article.language),
+        language=_language(article.language),
         description=_clean_optional(article.description),
         image=_clean_optional(article.image),
         tags=tuple(_clean_list(article.tags)),
@@ -149,23 +159,28 @@ def prepare(record: FetchRecord) -> PreparedFetch:
     if not isinstance(record.body, bytes | bytearray | memoryview):
         raise InvalidFetchError("body: expected bytes")
     fetched_at = to_utc(record.fetched_at) or datetime.now(UTC)
-    candidates = tuple(dict.fromkeys((final, fetched)))
+    redirects = (fetched,) if fetched != final else ()
 
     if record.status == 304:
-        return PreparedFetch(record, FetchKind.CHECK, fetched_at, candidates)
+        return PreparedFetch(record, FetchKind.CHECK, fetched_at, (final,), redirects)
     if record.article is None or not 200 <= record.status < 300:
-        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, candidates)
+        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, (final,), redirects)
+    for name in ("authors", "tags"):
+        values = getattr(record.article, name)
+        if isinstance(values, str | bytes) or not all(isinstance(v, str) for v in values):
+            raise InvalidFetchError(f"article.{name}: expected a sequence of strings")
     article = _clean_article(record.article)
     fields = _fields(article)
     content = normalize_article(article)
     if not content.title and not content.text:
-        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, candidates)
+        return PreparedFetch(record, FetchKind.NOT_ARTICLE, fetched_at, (final,), redirects)
     key = story_key(final, article.canonical_url)
     return PreparedFetch(
         record=record,
         kind=FetchKind.ARTICLE,
         fetched_at=fetched_at,
-        candidate_urls=tuple(dict.fromkeys((key, *candidates))),
+        candidate_urls=tuple(dict.fromkeys((key, final))),
+        redirect_urls=redirects,
         key_url=key,
         content=content,
         fields=fields,

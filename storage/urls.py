@@ -8,8 +8,9 @@ variant finds the same story and none of them causes a second article.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 __all__ = [
     "InvalidURLError",
@@ -82,8 +83,32 @@ _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "vero_", "oly_",
 # Hosts that serve the same site as their bare domain.
 _ALIAS_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 
+# Platforms whose subdomains are different publishers' sites.
+_SHARED_PLATFORMS = (
+    "github.io",
+    "gitlab.io",
+    "substack.com",
+    "blogspot.com",
+    "wordpress.com",
+    "tumblr.com",
+    "medium.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "herokuapp.com",
+    "ghost.io",
+    "wixsite.com",
+    "squarespace.com",
+    "typepad.com",
+    "livejournal.com",
+)
+
 # Second-level labels under which country-code registries sell names (example.co.uk).
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go", "gob"})
+
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/:@!$'()*+,;-._~?"
 
 
 class InvalidURLError(ValueError):
@@ -96,9 +121,31 @@ def is_tracking_parameter(name: str) -> bool:
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
+_LONE_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _unescape_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
 def _normalize_percent(part: str, safe: str) -> str:
-    """Re-quote a path or query part so `%7E`, `~` and `%7e` spell one URL."""
-    return quote(unquote(part), safe=safe)
+    """RFC 3986 normalization of one component, without changing what it means.
+
+    Escapes of unreserved characters are decoded (`%7E` -> `~`), other escapes keep their
+    bytes with upper-case hex (`%2f` -> `%2F`, never `/`; `%E9` stays: it is not UTF-8 and
+    must not collapse with other bytes into U+FFFD), and raw characters that need escaping
+    are escaped as UTF-8.
+    """
+    part = _LONE_PERCENT_RE.sub("%25", part)
+    part = quote(part, safe=safe + "%")
+    return _ESCAPE_RE.sub(_unescape_unreserved, part)
+
+
+def _query_key(raw_key: str) -> str:
+    return unquote(raw_key.replace("+", " "))
 
 
 @lru_cache(maxsize=65536)
@@ -133,16 +180,20 @@ def canonicalize_url(url: str) -> str:
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _normalize_percent(parts.path or "/", safe="/:@!$&'()*+,;=-._~")
-    pairs = [
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not is_tracking_parameter(key)
-    ]
-    pairs.sort()
-    # '+' stays encoded: in a query it would read back as a space, changing the URL.
-    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;-._~")
-    return urlunsplit((scheme, netloc, path, query, ""))
+    path = _normalize_percent(parts.path or "/", safe=_PATH_SAFE)
+    # The query is split but never decoded: '+', '%26' and '%3D' keep their meaning.
+    fields = []
+    for field in parts.query.split("&"):
+        if not field:
+            continue
+        key, sep, value = field.partition("=")
+        if is_tracking_parameter(_query_key(key)):
+            continue
+        fields.append(
+            _normalize_percent(key, _QUERY_SAFE) + sep + _normalize_percent(value, _QUERY_SAFE)
+        )
+    fields.sort()
+    return urlunsplit((scheme, netloc, path, "&".join(fields), ""))
 
 
 def _bare_host(host: str) -> str:
@@ -173,30 +224,53 @@ def registrable_domain(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+def _host_and_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    scheme_port = _DEFAULT_PORTS.get(parts.scheme.lower())
+    return (parts.hostname or "").lower(), None if port == scheme_port else port
+
+
 def same_site(url_a: str, url_b: str) -> bool:
-    """True when two URLs belong to one publisher's site (www/m/amp hosts included)."""
-    host_a = urlsplit(url_a).hostname or ""
-    host_b = urlsplit(url_b).hostname or ""
-    if not host_a or not host_b:
+    """True when two URLs belong to one publisher's site (www/m/amp hosts included).
+
+    Hosts under a shared hosting platform (alice.github.io, bob.substack.com) are separate
+    publishers, and so are two ports of one host (two local sites on 127.0.0.1).
+    """
+    host_a, port_a = _host_and_port(url_a)
+    host_b, port_b = _host_and_port(url_b)
+    if not host_a or not host_b or port_a != port_b:
         return False
     if _bare_host(host_a) == _bare_host(host_b):
         return True
+    if _on_shared_platform(host_a) or _on_shared_platform(host_b):
+        return False
     return registrable_domain(host_a) == registrable_domain(host_b)
+
+
+def _on_shared_platform(host: str) -> bool:
+    return any(host == s or host.endswith("." + s) for s in _SHARED_PLATFORMS)
 
 
 def story_key(final_url: str, declared_canonical: str | None) -> str:
     """The canonical URL that identifies the story behind a fetched page.
 
-    A page's own `rel=canonical` folds AMP, print and syndicated-path variants into one
-    story, but only when it points into the same site: a canonical on another domain is
-    a claim about someone else's page, which we do not let merge two sites' articles.
+    A page's own `rel=canonical` (absolute, or relative to the page) folds AMP, print and
+    syndicated-path variants into one story, but only when it points into the same site:
+    a canonical on another domain is a claim about someone else's page, and a canonical
+    that names the home page for an article is a site template's mistake; neither may
+    merge stories.
     """
     fetched = canonicalize_url(final_url)
     if declared_canonical:
         try:
-            declared = canonicalize_url(declared_canonical)
-        except InvalidURLError:
+            declared = canonicalize_url(urljoin(fetched, declared_canonical.strip()))
+        except (InvalidURLError, ValueError):
             return fetched
-        if same_site(fetched, declared):
+        home = urlsplit(declared).path == "/" and not urlsplit(declared).query
+        if same_site(fetched, declared) and (not home or urlsplit(fetched).path == "/"):
             return declared
     return fetched

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, case, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -47,28 +47,40 @@ class _Statements:
         module: Any = postgresql if dialect == "postgresql" else sqlite
         a = _articles
         returning = (a.c.id, a.c.latest_version, a.c.latest_snapshot_id, a.c.canonical_url)
-        touch: dict[str, Any] = {
-            "last_seen": bindparam("p_seen"),
-            "last_checked": bindparam("p_seen"),
+        # A fetch recorded late (an old batch replayed) never moves the clock back.
+        seen = case((a.c.last_seen > bindparam("p_seen"), a.c.last_seen), else_=bindparam("p_seen"))
+        checked = case(
+            (a.c.last_checked > bindparam("p_seen"), a.c.last_checked), else_=bindparam("p_seen")
+        )
+        validators: dict[str, Any] = {
             "etag": bindparam("p_etag"),
             "last_modified": bindparam("p_last_modified"),
         }
+        touch: dict[str, Any] = {"last_seen": seen, "last_checked": checked, **validators}
         self.site_insert = (
             module.insert(_sites)
             .values(name=bindparam("p_name"), created_at=bindparam("p_now"))
             .on_conflict_do_nothing(index_elements=["name"])
         )
         self.site_id = select(_sites.c.id).where(_sites.c.name == bindparam("p_name"))
-        self.find_aliases = select(_aliases.c.url_hash, _aliases.c.article_id).where(
-            _aliases.c.url_hash.in_(bindparam("p_hashes", expanding=True))
-        )
-        self.alias_insert = module.insert(_aliases).on_conflict_do_nothing(
-            index_elements=["url_hash"]
+        self.find_aliases = select(
+            _aliases.c.url_hash, _aliases.c.article_id, _aliases.c.redirect
+        ).where(_aliases.c.url_hash.in_(bindparam("p_hashes", expanding=True)))
+        alias_insert = module.insert(_aliases)
+        # A redirect alias gives way to a real one and follows the newest redirect target;
+        # a real alias never changes hands.
+        self.alias_upsert = alias_insert.on_conflict_do_update(
+            index_elements=["url_hash"],
+            set_={
+                "article_id": alias_insert.excluded.article_id,
+                "redirect": alias_insert.excluded.redirect,
+            },
+            where=_aliases.c.redirect,
         )
         self.check = (
             update(a)
             .where(a.c.id == bindparam("p_id"))
-            .values(last_seen=bindparam("p_seen"), last_checked=bindparam("p_seen"))
+            .values(last_seen=seen, last_checked=checked)
             .returning(a.c.latest_version, a.c.canonical_url)
         )
         self.touch = (
@@ -80,12 +92,13 @@ class _Statements:
             canonical_url=bindparam("p_canonical"),
             first_url=bindparam("p_first_url"),
             first_seen=bindparam("p_seen"),
+            last_seen=bindparam("p_seen"),
+            last_checked=bindparam("p_seen"),
             latest_version=0,
-            **touch,
+            **validators,
         )
         self.upsert = upsert.on_conflict_do_update(
-            index_elements=["url_hash"],
-            set_={name: getattr(upsert.excluded, name) for name in touch},
+            index_elements=["url_hash"], set_=touch
         ).returning(*returning)
         self.previous = select(_snapshots.c.content_hash, _snapshots.c.field_hashes).where(
             _snapshots.c.id == bindparam("p_id")
@@ -156,26 +169,62 @@ class SiteCache:
         self.pending.clear()
 
 
-def _find_article(conn: Connection, candidate_urls: tuple[str, ...]) -> int | None:
-    """The story any of these canonical URLs already belongs to, preferring the first."""
-    hashes = [url_hash(u) for u in candidate_urls]
+def _find_article(
+    conn: Connection, urls: tuple[str, ...], *, redirects: bool = False
+) -> int | None:
+    """The story any of these canonical URLs already belongs to, preferring the first.
+
+    Redirect aliases count only when asked (lookups), never when deciding identity.
+    """
+    hashes = [url_hash(u) for u in urls]
     rows = conn.execute(_sql(conn).find_aliases, {"p_hashes": hashes}).all()
-    by_hash = {row.url_hash: row.article_id for row in rows}
+    by_hash = {row.url_hash: row.article_id for row in rows if redirects or not row.redirect}
     for h in hashes:
         if h in by_hash:
             return int(by_hash[h])
     return None
 
 
-def _add_aliases(conn: Connection, article_id: int, urls: tuple[str, ...]) -> None:
-    conn.execute(
-        _sql(conn).alias_insert,
-        [{"url_hash": url_hash(u), "url": u, "article_id": article_id} for u in urls],
+def _add_aliases(conn: Connection, article_id: int, item: PreparedFetch) -> None:
+    rows = [
+        {"url_hash": url_hash(u), "url": u, "article_id": article_id, "redirect": False}
+        for u in item.candidate_urls
+    ] + [
+        {"url_hash": url_hash(u), "url": u, "article_id": article_id, "redirect": True}
+        for u in item.redirect_urls
+    ]
+    conn.execute(_sql(conn).alias_upsert, rows)
+
+
+def lock_urls(conn: Connection, items: list[PreparedFetch]) -> None:
+    """PostgreSQL: serialize writers that touch the same URLs, whatever else they declare.
+
+    Row locks on `articles` cover one story, but two writers may name one story by
+    different URLs (a page with and without its canonical declared) and both find no
+    alias yet. Transaction-level advisory locks on every URL of the batch, taken in one
+    sorted pass, make the alias lookup and insert atomic without deadlocks. SQLite needs
+    none: BEGIN IMMEDIATE already admits one writer at a time.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(bytes.fromhex(url_hash(u)[:16]), signed=True)
+            for item in items
+            for u in (*item.candidate_urls, *item.redirect_urls)
+        }
     )
+    if keys:
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"
+            ),
+            {"keys": keys},
+        )
 
 
 def _record_check(conn: Connection, item: PreparedFetch) -> RecordResult:
-    article_id = _find_article(conn, item.candidate_urls)
+    article_id = _find_article(conn, (*item.candidate_urls, *item.redirect_urls), redirects=True)
     if article_id is None:
         return RecordResult(Outcome.NOT_ARTICLE)
     row = conn.execute(_sql(conn).check, {"p_id": article_id, "p_seen": item.fetched_at}).one()
@@ -258,7 +307,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
     if article.latest_snapshot_id is not None:
         previous = conn.execute(sql.previous, {"p_id": article.latest_snapshot_id}).one()
         if previous.content_hash == item.content.content_hash:
-            _add_aliases(conn, article_id, item.candidate_urls)
+            _add_aliases(conn, article_id, item)
             return RecordResult(
                 Outcome.UNCHANGED,
                 article_id,
@@ -298,7 +347,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
         },
     )
     index_snapshot(conn, article_id, snapshot_id, article.latest_snapshot_id)
-    _add_aliases(conn, article_id, item.candidate_urls)
+    _add_aliases(conn, article_id, item)
     outcome = Outcome.NEW_ARTICLE if version == 1 else Outcome.NEW_VERSION
     return RecordResult(outcome, article_id, version, changed, article.canonical_url)
 
@@ -307,6 +356,7 @@ def write_prepared(
     conn: Connection, items: list[PreparedFetch], sites: SiteCache
 ) -> list[RecordResult]:
     """Record prepared fetches in order, in the caller's transaction."""
+    lock_urls(conn, items)
     results = []
     for item in items:
         if item.kind is FetchKind.ARTICLE:

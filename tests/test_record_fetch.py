@@ -251,3 +251,85 @@ def test_runs_are_recorded(archive: Archive) -> None:
     assert view.finished_at is not None and view.finished_at >= view.started_at
     with pytest.raises(ValueError, match="trigger"):
         archive.start_run("example", "cron")
+
+
+def test_redirect_source_never_decides_identity(archive: Archive) -> None:
+    x = archive.record_fetch(fetch("https://www.example.com/latest", A, final_url=URL))
+    other = "https://www.example.com/2026/11/03/library.html"
+    y = archive.record_fetch(fetch("https://www.example.com/latest", B, final_url=other))
+    assert y.outcome is Outcome.NEW_ARTICLE and y.article_id != x.article_id
+    assert archive.snapshot(URL).title == A.title  # untouched by the second fetch
+    assert archive.resolve("https://www.example.com/latest") == y.article_id  # newest target
+    # A page later served at the redirect's own address is a story of its own.
+    z = archive.record_fetch(
+        fetch("https://www.example.com/latest", dataclasses.replace(A, title="Live"))
+    )
+    assert z.article_id not in (x.article_id, y.article_id)
+    assert archive.resolve("https://www.example.com/latest") == z.article_id
+
+
+def test_last_seen_never_moves_back(archive: Archive) -> None:
+    archive.record_fetch(fetch(URL, A, fetched_at=datetime(2026, 11, 5, tzinfo=UTC)))
+    archive.record_fetch(fetch(URL, A, fetched_at=datetime(2026, 11, 1, tzinfo=UTC)))
+    view = archive.article(URL)
+    assert view.last_seen == datetime(2026, 11, 5, tzinfo=UTC)
+    assert view.first_seen <= view.last_seen
+
+
+def test_authors_given_as_one_string_are_rejected(archive: Archive) -> None:
+    bad = dataclasses.replace(A, authors="Jane Doe")  # type: ignore[arg-type]
+    (result,) = archive.record_fetches([fetch(URL, bad)])
+    assert result.outcome is Outcome.REJECTED and "authors" in (result.error or "")
+
+
+def test_overlong_language_is_dropped_not_fatal(archive: Archive) -> None:
+    result = archive.record_fetch(fetch(URL, dataclasses.replace(A, language="x" * 40)))
+    assert result.outcome is Outcome.NEW_ARTICLE
+    assert archive.snapshot(URL).language is None
+
+
+def test_huge_body_of_distinct_words_is_indexed(archive: Archive) -> None:
+    words = " ".join(f"w{i:07d}" for i in range(250_000))  # 2.25 MB, beyond a 1 MB tsvector
+    result = archive.record_fetch(fetch(URL, dataclasses.replace(A, text=words)))
+    assert result.outcome is Outcome.NEW_ARTICLE
+    assert [h.url for h in archive.search("w0000042")] == [URL]
+
+
+def test_database_failures_propagate_instead_of_rejecting(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import storage.archive
+
+    def down(*_: object) -> None:
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(storage.archive, "write_prepared", down)
+    with pytest.raises(OperationalError):
+        archive.record_fetches([fetch(URL, A), fetch("https://www.example.com/b", B)])
+
+
+def test_run_start_retry_does_not_reuse_a_rolled_back_site(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import storage.archive
+
+    real_insert = storage.archive.insert
+    calls: list[int] = []
+
+    def flaky_insert(table: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+        return real_insert(table)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.archive, "insert", flaky_insert)
+    run_id = archive.start_run("brand-new-site", "manual")
+    assert archive.runs(site="brand-new-site")[0].id == run_id

@@ -35,7 +35,7 @@ from storage.urls import (
         ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
         ("https://example.com/a?UTM_Campaign=x", "https://example.com/a"),
         ("https://example.com/%7Euser/a%20b", "https://example.com/~user/a%20b"),
-        ("https://example.com/a?q=a+b", "https://example.com/a?q=a%20b"),
+        ("https://example.com/a?q=a+b", "https://example.com/a?q=a+b"),
         ("https://exämple.com/a", "https://xn--exmple-cua.com/a"),
         ("  https://example.com/a  ", "https://example.com/a"),
         ("https://example.com./a", "https://example.com/a"),
@@ -127,3 +127,43 @@ def test_canonicalization_is_idempotent(
     kept = [key for key, _ in parse_qsl(urlsplit(once).query, keep_blank_values=True)]
     assert not any(key.startswith("utm_") for key in kept)
     assert kept == sorted(kept)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://fr.example/%E9t%E9", "https://fr.example/%E0t%E0"),  # Latin-1 bytes
+        ("https://e.example/tag/a%2Fb", "https://e.example/tag/a/b"),  # escaped slash
+        ("https://e.example/a?x=%80", "https://e.example/a?x=%FF"),
+        ("https://e.example/a?q=a%2Bb", "https://e.example/a?q=a+b"),  # '+' vs escaped '+'
+        ("https://e.example/a?k=a%26b", "https://e.example/a?k=a&b"),  # escaped '&'
+    ],
+)
+def test_distinct_escapes_stay_distinct(one: str, other: str) -> None:
+    assert canonicalize_url(one) != canonicalize_url(other)
+
+
+def test_escapes_are_normalized_without_decoding_reserved_bytes() -> None:
+    assert canonicalize_url("https://e.example/tag/a%2fb") == "https://e.example/tag/a%2Fb"
+    assert canonicalize_url("https://e.example/a%zz") == "https://e.example/a%25zz"
+    assert canonicalize_url("https://e.example/é?q=ü") == "https://e.example/%C3%A9?q=%C3%BC"
+    assert canonicalize_url("https://e.example/a?utm%5Fsource=x&b=1") == "https://e.example/a?b=1"
+
+
+def test_relative_canonical_is_resolved_against_the_page() -> None:
+    page = "https://www.example.com/amp/2026/story"
+    assert story_key(page, "/2026/story") == "https://www.example.com/2026/story"
+    assert story_key(page, "//www.example.com/2026/story") == "https://www.example.com/2026/story"
+
+
+def test_home_page_canonical_does_not_fold_articles() -> None:
+    assert story_key("https://e.example/a", "https://e.example/") == "https://e.example/a"
+    assert story_key("https://e.example/?page=1", "https://e.example/") == "https://e.example/"
+
+
+def test_shared_platforms_and_ports_are_separate_sites() -> None:
+    assert not same_site("https://alice.github.io/a", "https://bob.github.io/a")
+    assert not same_site("https://alice.substack.com/p/x", "https://mallory.substack.com/p/x")
+    assert same_site("https://alice.substack.com/p/x", "https://www.alice.substack.com/p/y")
+    assert not same_site("http://127.0.0.1:8001/a", "http://127.0.0.1:8002/a")
+    assert same_site("https://example.com:443/a", "https://example.com/b")

@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("url_hash", sa.String(64), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("redirect", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("url_hash", name="pk_article_urls"),
         sa.ForeignKeyConstraint(
             ["article_id"], ["articles.id"], name="fk_article_urls_article_id_articles"
