@@ -80,14 +80,19 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from storage.archive import ArticleNotFoundError
+        from storage.archive import ArchiveMissingError, ArticleNotFoundError
         from storage.engine import DatabaseURLError
+        from storage.migrate import SchemaTooNewError
         from storage.query_syntax import QuerySyntaxError
 
         try:
             return func(*args, **kwargs)
         except ArticleNotFoundError as exc:
-            _fail(str(exc).strip("'\""), EXIT_NOT_FOUND)
+            _fail(exc.args[0] if exc.args else "not found", EXIT_NOT_FOUND)
+        except ArchiveMissingError as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
+        except SchemaTooNewError as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
         except QuerySyntaxError as exc:
             _fail(f"bad search query: {exc}", EXIT_USAGE)
         except DatabaseURLError as exc:
@@ -103,9 +108,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def open_archive(ctx: click.Context) -> Iterator[Archive]:
+    """The archive for a query command: a mistyped --db is an error, never a new file."""
     from storage.archive import Archive
 
-    archive = Archive(ctx.obj["db"])
+    archive = Archive(ctx.obj["db"], create=False)
     try:
         yield archive
     finally:
@@ -430,8 +436,11 @@ def diff(
     with open_archive(ctx) as archive:
         newer = archive.snapshot(ref, to_version)
         older_version = from_version if from_version is not None else newer.version - 1
-        if older_version < 1:
-            _fail(f"article {newer.article_id} has only one version: nothing to compare")
+        if from_version is None and older_version < 1:
+            _fail(
+                f"version {newer.version} of article {newer.article_id} is its first: "
+                "nothing earlier to compare"
+            )
         older = archive.snapshot(ref, older_version)
     diffs = [d for d in diff_snapshots(older, newer) if d.changed]
     if fmt == "json":
@@ -514,7 +523,11 @@ def export(
             sys.stdout.buffer.flush()
         else:
             out: IO[bytes]
-            with open(output, "wb") as out:
+            try:
+                out = open(output, "wb")  # noqa: SIM115 - closed below; errors reported first
+            except OSError as exc:
+                _fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+            with out:
                 count = run_export(
                     archive, fmt, out, all_versions=all_versions, site=site, since=since
                 )

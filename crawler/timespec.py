@@ -17,7 +17,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration such as 30m, 12h, 7d or 2w")
     amount, unit = int(match.group(1)), match.group(2).lower()
-    return timedelta(**{_UNITS[unit]: amount})
+    try:
+        return timedelta(**{_UNITS[unit]: amount})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
@@ -26,11 +29,17 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
     Dates without a zone are taken as UTC.
     """
     if _DURATION_RE.match(text):
-        return (now or datetime.now(UTC)) - parse_duration(text)
+        try:
+            return (now or datetime.now(UTC)) - parse_duration(text)
+        except OverflowError:
+            raise ValueError(f"{text!r} reaches before year 1") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
             f"{text!r} is neither a date (2026-11-01, 2026-11-01T08:00) nor a duration (7d)"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None

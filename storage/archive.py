@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from storage import blobs
 from storage.engine import build_engine, with_retries, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
-from storage.migrate import upgrade
+from storage.migrate import current_revision, upgrade
 from storage.models import Article, ArticleURL, Blob, CrawlRun, Site, Snapshot
 from storage.prepare import FetchKind, InvalidFetchError, PreparedFetch, prepare, url_hash
 from storage.records import FetchRecord, Outcome, RecordResult
@@ -33,7 +34,7 @@ from storage.urls import InvalidURLError, canonicalize_url
 from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
 from storage.writes import SiteCache, latest_content_hashes, write_prepared
 
-__all__ = ["Archive", "ArticleNotFoundError", "InvalidFetchError"]
+__all__ = ["Archive", "ArchiveMissingError", "ArticleNotFoundError", "InvalidFetchError"]
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +57,36 @@ class ArticleNotFoundError(LookupError):
     """No story answers to this URL, id or version."""
 
 
+class ArchiveMissingError(LookupError):
+    """The database named holds no archive (and the caller did not ask to create one)."""
+
+
 class Archive:
     """A versioned article archive in one SQLite file or PostgreSQL database."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+        """Open (and migrate) the archive at `url`; with create=False it must exist already."""
         self.url = url
         self.engine: Engine = build_engine(url)
         self._writer = writer(self.engine)
         self._sites = SiteCache()
         self._pool: ThreadPoolExecutor | None = None
+        if not create:
+            self._require_existing()
         if migrate:
             upgrade(self.engine)
+
+    def _require_existing(self) -> None:
+        database = self.engine.url.database
+        on_disk = self.dialect == "sqlite" and database not in (None, "", ":memory:")
+        if on_disk and not Path(str(database)).is_file():
+            self.engine.dispose()
+            raise ArchiveMissingError(f"no archive at {database} (check --db)")
+        with self.engine.connect() as conn:
+            found = current_revision(conn)
+        if found is None:
+            self.engine.dispose()
+            raise ArchiveMissingError(f"{self.engine.url.render_as_string()} holds no archive")
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
+from urllib.parse import urldefrag
 
 from storage.archive import Archive
 from storage.export_rows import EXPORT_KEYS
@@ -103,10 +104,11 @@ def _write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes], _archive: Arc
 
 
 def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive) -> int:
-    """One `response` record per version with stored HTML, plus its extracted metadata.
+    """One `response` record per version with stored HTML.
 
     Response headers are not archived, so the HTTP header block is reconstructed from what
-    is known: the status and an HTML content type.
+    is known: the status and an HTML content type. The target URI is the URL the version
+    was fetched from, without its fragment (never part of an HTTP request).
     """
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
@@ -126,7 +128,7 @@ def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive
         )
         warc_headers = {"WARC-Date": row["fetched_at"].strftime("%Y-%m-%dT%H:%M:%SZ")}
         record = writer.create_warc_record(
-            row["url"],
+            urldefrag(row["url"]).url,
             "response",
             payload=io.BytesIO(body),
             length=len(body),

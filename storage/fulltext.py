@@ -192,10 +192,14 @@ class _PgQuery:
         return "(" + " || ".join(self._for_config(parsed, c) for c in self.configs) + ")"
 
 
+def _like_literal(value: str) -> str:
+    """Lower-cased `value` with LIKE's wildcards escaped, so users' % and _ are literal."""
+    return value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(value: str) -> str:
     """A case-insensitive substring LIKE pattern with the user's % and _ taken literally."""
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_like_literal(value)}%"
 
 
 def _filter_sql(filters: SearchFilters, dialect: str, params: dict[str, Any]) -> list[str]:
@@ -211,9 +215,11 @@ def _filter_sql(filters: SearchFilters, dialect: str, params: dict[str, Any]) ->
         where.append(f"{date_column} < :until")
         params["until"] = filters.until
     if filters.language:
-        where.append("(lower(s.language) = :lang OR lower(s.language) LIKE :lang_prefix)")
+        where.append(
+            "(lower(s.language) = :lang OR lower(s.language) LIKE :lang_prefix ESCAPE '\\')"
+        )
         params["lang"] = filters.language.lower()
-        params["lang_prefix"] = filters.language.lower() + "-%"
+        params["lang_prefix"] = _like_literal(filters.language) + "-%"
     if filters.author:
         params["author"] = like_pattern(filters.author)
         if dialect == "sqlite":

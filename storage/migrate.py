@@ -17,9 +17,13 @@ from sqlalchemy.engine import Connection
 from storage.engine import with_retries, writer
 from storage.migrations import HEAD_REVISION
 
-__all__ = ["current_revision", "script_location", "upgrade"]
+__all__ = ["SchemaTooNewError", "current_revision", "script_location", "upgrade"]
 
 _PG_MIGRATION_LOCK = 0x6E657773  # "news": one advisory lock key for all migrating processes
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer newsarchive than this one."""
 
 
 def script_location() -> str:
@@ -43,13 +47,23 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     def run() -> str | None:
         from alembic import command
         from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
 
+        config = Config()
+        config.set_main_option("script_location", script_location())
         with writer(engine).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             start = current_revision(conn)
-            config = Config()
-            config.set_main_option("script_location", script_location())
+            if start is not None:
+                try:
+                    ScriptDirectory.from_config(config).get_revision(start)
+                except CommandError:
+                    raise SchemaTooNewError(
+                        f"the archive's schema (revision {start}) is newer than this "
+                        f"newsarchive knows (up to {HEAD_REVISION}): upgrade newsarchive"
+                    ) from None
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
             return start

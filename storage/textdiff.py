@@ -47,26 +47,27 @@ def diff_words(old: str, new: str) -> tuple[Segment, ...]:
         if tag == "equal":
             segments.append(Segment("equal", "".join(a[i1:i2])))
             continue
-        if tag in ("delete", "replace"):
-            removed = "".join(a[i1:i2]).strip()
-            if removed:  # removed whitespace alone is no change worth showing
-                segments.append(Segment("delete", removed))
-        if tag in ("insert", "replace"):
-            segments.extend(_inserted("".join(b[j1:j2])))
+        removed = "".join(a[i1:i2]) if tag in ("delete", "replace") else ""
+        added = "".join(b[j1:j2]) if tag in ("insert", "replace") else ""
+        if removed.strip():
+            # The whitespace around removed words stays, unmarked, only when nothing is
+            # added in their place (then the added words bring their own).
+            segments.extend(_marked("delete", removed, keep_space=not added.strip()))
+        if added.strip():
+            segments.extend(_marked("insert", added, keep_space=True))
+        elif added:
+            segments.append(Segment("equal", added))
     return tuple(segments)
 
 
-def _inserted(text: str) -> list[Segment]:
-    """An insertion with its surrounding whitespace kept outside the marked words."""
+def _marked(op: Op, text: str, *, keep_space: bool) -> list[Segment]:
+    """A changed run with its surrounding whitespace outside the marked words."""
     words = text.strip()
-    if not words:
-        return [Segment("equal", text)]
     start = text.index(words)
-    parts = [
-        Segment("equal", text[:start]),
-        Segment("insert", words),
-        Segment("equal", text[start + len(words) :]),
-    ]
+    before, after = text[:start], text[start + len(words) :]
+    parts = [Segment("equal", before if keep_space else "")]
+    parts.append(Segment(op, words))
+    parts.append(Segment("equal", after if keep_space else ""))
     return [p for p in parts if p.text]
 
 

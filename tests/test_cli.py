@@ -86,7 +86,12 @@ def test_show_text_json_versions_and_html(demo_db: str) -> None:
         ("history", "https://nowhere.example/x"),
         ("diff", "https://nowhere.example/x"),
         ("show", STRIKE, "--version", "9"),
+        ("show", STRIKE, "--version", "0"),
         ("show", "not a url"),
+        ("show", "99999999999999999999999"),
+        ("show", "²"),
+        ("show", "--", "-1"),
+        ("diff", STRIKE, "--to", "1"),
     ],
 )
 def test_unknown_article_exits_1_with_one_line(demo_db: str, args: tuple[str, ...]) -> None:
@@ -110,7 +115,7 @@ def test_diff_plain_and_json(demo_db: str) -> None:
     code, out, err = run(
         demo_db, "diff", "https://www.harbor-times.example/2026/11/03/library-reopens.html"
     )
-    assert code == 1 and "only one version" in err
+    assert code == 1 and "is its first" in err
 
 
 def test_export_stats_runs(demo_db: str, tmp_path: Path) -> None:
@@ -179,3 +184,33 @@ def test_every_command_is_documented_in_the_readme() -> None:
         c for c in commands if not re.search(rf"newsarchive(\s+--\S+(\s+\S+)?)*\s+{c}\b", readme)
     ]
     assert not missing, f"README has no example of: {missing}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "x", "--since", "999999999d"),
+        ("search", "x", "--since", "0001-01-01T00:00+05:00"),
+        ("export", "-o", "/nonexistent/dir/out.jsonl"),
+    ],
+)
+def test_bad_options_exit_2_without_traceback(demo_db: str, args: tuple[str, ...]) -> None:
+    code, out, err = run(demo_db, *args)
+    assert code == 2 and out == ""
+    assert "Traceback" not in err and err.strip()
+
+
+def test_query_commands_never_create_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    code, _, err = run(f"sqlite:///{missing}", "search", "strike")
+    assert code == 1 and "no archive" in err
+    assert not missing.exists()
+
+
+def test_archive_from_a_newer_version_is_refused_clearly(demo_db: str) -> None:
+    with Archive(demo_db) as archive, archive.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    code, _, err = run(demo_db, "stats")
+    assert code == 1 and "newer" in err and err.count("\n") == 1

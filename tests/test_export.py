@@ -89,11 +89,11 @@ def test_all_versions_and_filters(stocked: Archive) -> None:
 
 
 def test_chunk_boundaries_lose_and_repeat_nothing(stocked: Archive) -> None:
-    ids = [
-        r["article_id"]
-        for r in stocked.iter_snapshot_rows(all_versions=True, site=None, since=None, chunk=2)
-    ]
-    assert len(ids) == len(set(zip(ids, range(len(ids)), strict=True))) == 7
+    rows = list(stocked.iter_snapshot_rows(all_versions=True, site=None, since=None, chunk=2))
+    keys = [(r["article_id"], r["version"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 7
+    whole = stocked.iter_snapshot_rows(all_versions=True, site=None, since=None, chunk=1000)
+    assert keys == [(r["article_id"], r["version"]) for r in whole]
 
 
 def test_csv_round_trip(stocked: Archive) -> None:

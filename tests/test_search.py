@@ -106,6 +106,7 @@ def test_filters(filled: Archive) -> None:
     assert _urls(filled, "porto", site="harbor") == []
     assert _urls(filled, "strike", language="en")[:1] == ["https://harbor.example/1"]
     assert _urls(filled, "porto", language="pt") == ["https://valley.example/3"]
+    assert _urls(filled, "porto", language="p_") == []  # '_' is a letter here, not a wildcard
     assert _urls(filled, "strike", author="lindq") == ["https://harbor.example/1"]
     assert _urls(filled, "strike", author="100%_") == []
     assert _urls(filled, "strike", since=datetime(2026, 11, 1, tzinfo=UTC)) == [

@@ -23,3 +23,11 @@ def test_added_paragraph_keeps_its_line_break_outside_the_marks() -> None:
 
 def test_identical_text_has_no_changes() -> None:
     assert all(s.op == "equal" for s in diff_words("same words", "same words"))
+
+
+def test_removed_word_keeps_the_spacing() -> None:
+    assert render_plain(diff_words("a b c", "a c")) == "a [-b-] c"
+
+
+def test_removed_paragraph_stays_on_its_own_line() -> None:
+    assert render_plain(diff_words("One.\nTwo.", "One.")) == "One.\n[-Two.-]"
