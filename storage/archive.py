@@ -118,11 +118,18 @@ class Archive:
         item = prepare(record)
         return self._write([item])[0]
 
-    def record_fetches(self, records: Sequence[FetchRecord]) -> list[RecordResult]:
-        """Record a batch in one transaction; invalid records come back REJECTED."""
+    def record_fetches(self, records: Sequence[FetchRecord | PreparedFetch]) -> list[RecordResult]:
+        """Record a batch in one transaction; invalid records come back REJECTED.
+
+        Records may arrive already prepared (`storage.prepare.prepare(record).precompute()`,
+        done in another process), in which case only the SQL remains to be done here.
+        """
         results: list[RecordResult | None] = [None] * len(records)
         items: list[tuple[int, PreparedFetch]] = []
         for position, record in enumerate(records):
+            if isinstance(record, PreparedFetch):
+                items.append((position, record))
+                continue
             try:
                 items.append((position, prepare(record)))
             except InvalidFetchError as exc:
@@ -150,7 +157,11 @@ class Archive:
         """Hash and compress, on all cores and outside the write lock, the bodies that
         will become new versions; bodies of stories whose content is unchanged are skipped.
         """
-        candidates = [i for i in items if i.kind is FetchKind.ARTICLE and i.record.body]
+        candidates = [
+            i
+            for i in items
+            if i.kind is FetchKind.ARTICLE and i.record.body and i.compressed is None
+        ]
         if len(candidates) < 2:
             return  # a single record is cheaper to handle inside the transaction
         with self.engine.connect() as conn:

@@ -81,11 +81,16 @@ class PreparedFetch:
     fields: dict[str, object] | None = None
     compressed: bytes | None = None
     _sha256: str | None = None
+    _signature: bytes | None = None
+    _signed: bool = False
 
     def signature(self) -> bytes | None:
-        """The body's MinHash, computed only when a version is stored (not on unchanged)."""
+        """The body's MinHash, computed once, and only when a version is stored."""
         assert self.content is not None
-        return signature(self.content.text)
+        if not self._signed:
+            self._signature = signature(self.content.text)
+            self._signed = True
+        return self._signature
 
     def body_sha256(self) -> str | None:
         """SHA-256 of the raw body (None without one), computed once and only if needed."""
@@ -102,6 +107,18 @@ class PreparedFetch:
         """Hash and compress the body ahead of the transaction (threads release the GIL)."""
         self.body_sha256()
         self.ensure_compressed()
+
+    def precompute(self) -> PreparedFetch:
+        """Do all the CPU work a new version needs, e.g. in an extraction worker process.
+
+        The crawler's workers can call `prepare(record).precompute()` and send the result
+        (it pickles) to the process that writes, which then only runs SQL.
+        """
+        if self.kind is FetchKind.ARTICLE:
+            if self.record.body:
+                self.precompute_blob()
+            self.signature()
+        return self
 
 
 def _language(value: str | None) -> str | None:

@@ -333,3 +333,18 @@ def test_run_start_retry_does_not_reuse_a_rolled_back_site(
     monkeypatch.setattr(storage.archive, "insert", flaky_insert)
     run_id = archive.start_run("brand-new-site", "manual")
     assert archive.runs(site="brand-new-site")[0].id == run_id
+
+
+def test_prepared_elsewhere_records_the_same(archive: Archive) -> None:
+    import pickle
+
+    from storage.prepare import prepare
+
+    body = b"<html>" + b"a wire page " * 200 + b"</html>"
+    shipped = pickle.loads(pickle.dumps(prepare(fetch(URL, A, body=body)).precompute()))
+    assert shipped.compressed is not None
+    (result,) = archive.record_fetches([shipped])
+    assert result.outcome is Outcome.NEW_ARTICLE
+    assert archive.raw_html(URL) == body
+    again = prepare(fetch(URL, A, body=body)).precompute()
+    assert archive.record_fetches([again, fetch(URL, B)])[1].outcome is Outcome.NEW_VERSION
