@@ -100,38 +100,61 @@ class SearchHit:
 # ---------------------------------------------------------------- index maintenance
 
 
-def index_snapshot(conn: Connection, article_id: int, new_id: int, old_id: int | None) -> None:
+def pg_config(language: str | None) -> str:
+    """The text search configuration for an article's language ('simple' if unknown)."""
+    code = (language or "").lower().split("-")[0]
+    return PG_LANGUAGE_CONFIGS.get(code, "simple")
+
+
+# Queries always search with 'simple' and 'english' (and the --language's configuration),
+# so only documents in other languages need a second, unstemmed copy of their words.
+_QUERIED_ALWAYS = ("simple", "english")
+
+_FTS5_DELETE = text(
+    "INSERT INTO snapshot_fts(snapshot_fts, rowid, title, text, authors) "
+    "SELECT 'delete', id, title, text, authors FROM snapshots WHERE id = :id"
+)
+_FTS5_INSERT = text(
+    "INSERT INTO snapshot_fts(rowid, title, text, authors) "
+    "SELECT id, title, text, authors FROM snapshots WHERE id = :id"
+)
+
+
+def _pg_vector_sql(config: str) -> Any:
+    body = f"left(s.text, {PG_INDEXED_CHARS})"
+    parts = [
+        "setweight(to_tsvector(CAST(:cfg AS regconfig), s.title), 'A')",
+        "setweight(jsonb_to_tsvector('simple', s.authors, '[\"string\"]'), 'B')",
+        f"setweight(to_tsvector(CAST(:cfg AS regconfig), {body}), 'D')",
+    ]
+    if config not in _QUERIED_ALWAYS:
+        parts += [
+            "setweight(to_tsvector('simple', s.title), 'A')",
+            f"setweight(to_tsvector('simple', {body}), 'D')",
+        ]
+    return text(
+        "UPDATE articles AS a SET search_vector = "
+        + " || ".join(parts)
+        + " FROM snapshots AS s WHERE s.id = :sid AND a.id = :aid"
+    )
+
+
+_PG_UPDATE_SINGLE = _pg_vector_sql("english")
+_PG_UPDATE_DOUBLE = _pg_vector_sql("german")
+
+
+def index_snapshot(
+    conn: Connection, article_id: int, new_id: int, old_id: int | None, language: str | None
+) -> None:
     """Make the article's index entry describe snapshot `new_id` instead of `old_id`."""
     if conn.dialect.name == "sqlite":
         if old_id is not None:
-            conn.execute(
-                text(
-                    "INSERT INTO snapshot_fts(snapshot_fts, rowid, title, text, authors) "
-                    "SELECT 'delete', id, title, text, authors FROM snapshots WHERE id = :id"
-                ),
-                {"id": old_id},
-            )
-        conn.execute(
-            text(
-                "INSERT INTO snapshot_fts(rowid, title, text, authors) "
-                "SELECT id, title, text, authors FROM snapshots WHERE id = :id"
-            ),
-            {"id": new_id},
-        )
+            conn.execute(_FTS5_DELETE, {"id": old_id})
+        conn.execute(_FTS5_INSERT, {"id": new_id})
         return
-    cfg = _pg_config_case("s.language")
-    conn.execute(
-        text(
-            "UPDATE articles AS a SET search_vector = "
-            f"setweight(to_tsvector({cfg}, s.title), 'A') || "
-            "setweight(to_tsvector('simple', s.title), 'A') || "
-            "setweight(jsonb_to_tsvector('simple', s.authors, '[\"string\"]'), 'B') || "
-            f"setweight(to_tsvector({cfg}, left(s.text, {PG_INDEXED_CHARS})), 'D') || "
-            f"setweight(to_tsvector('simple', left(s.text, {PG_INDEXED_CHARS})), 'D') "
-            "FROM snapshots AS s WHERE s.id = :sid AND a.id = :aid"
-        ),
-        {"sid": new_id, "aid": article_id},
-    )
+    config = pg_config(language)
+    statement = _PG_UPDATE_SINGLE if config in _QUERIED_ALWAYS else _PG_UPDATE_DOUBLE
+    conn.execute(statement, {"sid": new_id, "aid": article_id, "cfg": config})
 
 
 # ---------------------------------------------------------------- query rendering
@@ -183,13 +206,21 @@ class _PgQuery:
             "(" + " || ".join(self._term(t, cfg) for t in clause.terms) + ")"
             for clause in parsed.clauses
         ]
-        # Exclusions use the exact words in every branch: a stop word ("the") would
-        # otherwise vanish from the English branch and exclude nothing there.
-        parts += [f"!!({self._term(t, 'simple')})" for t in parsed.excluded]
         return "(" + " && ".join(parts) + ")"
 
     def render(self, parsed: ParsedQuery) -> str:
-        return "(" + " || ".join(self._for_config(parsed, c) for c in self.configs) + ")"
+        """Any configuration's reading of the words, and no reading of an excluded term.
+
+        Exclusions apply across all configurations at once: a document indexed with stems
+        only must not slip through the exact-word branch, and a stop word ("the"), which
+        has no stem, still excludes by its exact form.
+        """
+        positive = " || ".join(self._for_config(parsed, c) for c in self.configs)
+        excluded = [
+            "!!(" + " || ".join(self._term(t, c) for c in self.configs) + ")"
+            for t in parsed.excluded
+        ]
+        return "(" + " && ".join([f"({positive})", *excluded]) + ")"
 
 
 def _like_literal(value: str) -> str:

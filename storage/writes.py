@@ -346,7 +346,14 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
             "p_group": _duplicate_group(conn, article_id, sig),
         },
     )
-    index_snapshot(conn, article_id, snapshot_id, article.latest_snapshot_id)
+    language = item.fields.get("language")
+    index_snapshot(
+        conn,
+        article_id,
+        snapshot_id,
+        article.latest_snapshot_id,
+        language if isinstance(language, str) else None,
+    )
     _add_aliases(conn, article_id, item)
     outcome = Outcome.NEW_ARTICLE if version == 1 else Outcome.NEW_VERSION
     return RecordResult(outcome, article_id, version, changed, article.canonical_url)
