@@ -391,6 +391,18 @@ class Archive:
             return b""
         return self.blob(snap.blob_sha256)
 
+    def blobs(self, sha256s: Sequence[str]) -> dict[str, bytes]:
+        """Several bodies by SHA-256 in one query (exports read them chunk by chunk)."""
+        if not sha256s:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_blobs.c.sha256, _blobs.c.codec, _blobs.c.data).where(
+                    _blobs.c.sha256.in_(sorted(set(sha256s)))
+                )
+            ).all()
+        return {row.sha256: blobs.decompress(row.codec, row.data) for row in rows}
+
     def blob(self, sha256: str) -> bytes:
         with self.engine.connect() as conn:
             row = conn.execute(

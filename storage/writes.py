@@ -108,18 +108,16 @@ class _Statements:
         self.snapshot_insert = insert(_snapshots).returning(_snapshots.c.id)
         self.bands_delete = delete(_bands).where(_bands.c.article_id == bindparam("p_id"))
         self.bands_insert = insert(_bands)
-        candidates = (
-            select(_bands.c.article_id)
+        # A plain join: an IN (subquery ... LIMIT) made PostgreSQL's generic plan (used
+        # once psycopg prepares the statement) scan every band row (18.8 ms vs 0.2 ms).
+        self.candidates = (
+            select(a.c.id, a.c.minhash, a.c.duplicate_group)
+            .select_from(_bands.join(a, a.c.id == _bands.c.article_id))
             .where(
                 _bands.c.band_key.in_(bindparam("p_keys", expanding=True)),
                 _bands.c.article_id != bindparam("p_id"),
             )
-            .distinct()
             .limit(_MAX_CANDIDATES)
-            .scalar_subquery()
-        )
-        self.candidates = select(a.c.id, a.c.minhash, a.c.duplicate_group).where(
-            a.c.id.in_(candidates)
         )
         self.set_latest = (
             update(a)
@@ -269,9 +267,11 @@ def _duplicate_group(conn: Connection, article_id: int, sig: bytes | None) -> in
     conn.execute(sql.bands_insert, [{"band_key": k, "article_id": article_id} for k in keys])
     rows = conn.execute(sql.candidates, {"p_keys": keys, "p_id": article_id}).all()
     best: tuple[float, int, int] | None = None
+    seen: set[int] = set()
     for row in rows:
-        if row.minhash is None:
+        if row.minhash is None or row.id in seen:  # one row per shared band
             continue
+        seen.add(row.id)
         score = similarity(sig, bytes(row.minhash))
         if score >= THRESHOLD and (best is None or (-score, row.id) < (-best[0], best[1])):
             best = (score, int(row.id), int(row.duplicate_group or row.id))
