@@ -1139,6 +1139,18 @@ def run(args: argparse.Namespace, report: Report, backends: list[Backend]) -> No
     report.compression = bench_compression(pages, sqlite_backend, args.repeats)
 
 
+HISTORY_HEADING = "## What each change bought"
+
+
+def _kept_history(path: Path) -> str:
+    """The hand-written optimization log at the end of the old file, carried over as is."""
+    if not path.exists():
+        return ""
+    old = path.read_text(encoding="utf-8")
+    at = old.find(HISTORY_HEADING)
+    return "\n" + old[at:] if at >= 0 else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pg = None if args.no_postgres else PostgresBackend(args.pg_url)
@@ -1155,7 +1167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.machine.append(f"- Load average (1/5/15 min) at the end: {load_average()}")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render(report), encoding="utf-8")
+        args.output.write_text(render(report) + _kept_history(args.output), encoding="utf-8")
         log(f"wrote {args.output}")
     print_summary(report)
     return 0
