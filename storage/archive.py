@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -27,7 +27,14 @@ from storage.engine import build_engine, with_retries, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
 from storage.migrate import current_revision, upgrade
-from storage.models import Article, ArticleURL, Blob, CrawlRun, Site, Snapshot
+from storage.models import (
+    alias_table as _aliases,
+    article_table as _articles,
+    blob_table as _blobs,
+    run_table as _runs,
+    site_table as _sites,
+    snapshot_table as _snapshots,
+)
 from storage.prepare import FetchKind, InvalidFetchError, PreparedFetch, prepare, url_hash
 from storage.records import FetchRecord, Outcome, RecordResult
 from storage.urls import InvalidURLError, canonicalize_url
@@ -38,12 +45,6 @@ __all__ = ["Archive", "ArchiveMissingError", "ArticleNotFoundError", "InvalidFet
 
 log = logging.getLogger(__name__)
 
-_articles: Table = Article.__table__  # type: ignore[assignment]
-_aliases: Table = ArticleURL.__table__  # type: ignore[assignment]
-_blobs: Table = Blob.__table__  # type: ignore[assignment]
-_runs: Table = CrawlRun.__table__  # type: ignore[assignment]
-_sites: Table = Site.__table__  # type: ignore[assignment]
-_snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -404,11 +405,7 @@ class Archive:
         return {row.sha256: blobs.decompress(row.codec, row.data) for row in rows}
 
     def blob(self, sha256: str) -> bytes:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(_blobs.c.codec, _blobs.c.data).where(_blobs.c.sha256 == sha256)
-            ).one()
-        return blobs.decompress(row.codec, row.data)
+        return self.blobs([sha256])[sha256]
 
     # ------------------------------------------------------------------ search and stats
 

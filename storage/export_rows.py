@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
-from storage.models import Article, Site, Snapshot
+from storage.models import (
+    article_table as _articles,
+    site_table as _sites,
+    snapshot_table as _snapshots,
+)
 
 __all__ = ["EXPORT_KEYS", "iter_rows"]
 
-_articles: Table = Article.__table__  # type: ignore[assignment]
-_sites: Table = Site.__table__  # type: ignore[assignment]
-_snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
 
 EXPORT_KEYS = (
     "url",

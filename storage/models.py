@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -210,3 +211,14 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None]
     counters: Mapped[dict[str, Any]]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# The Core tables behind the models, typed once for the write path and the queries, which
+# use Core statements (cheaper than ORM objects on the hot path).
+article_table: Table = Article.__table__  # type: ignore[assignment]
+alias_table: Table = ArticleURL.__table__  # type: ignore[assignment]
+band_table: Table = ArticleBand.__table__  # type: ignore[assignment]
+blob_table: Table = Blob.__table__  # type: ignore[assignment]
+run_table: Table = CrawlRun.__table__  # type: ignore[assignment]
+site_table: Table = Site.__table__  # type: ignore[assignment]
+snapshot_table: Table = Snapshot.__table__  # type: ignore[assignment]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, delete, insert, select, text, update
+from sqlalchemy import bindparam, case, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -19,7 +19,14 @@ from storage import blobs
 from storage.content import changed_fields
 from storage.fingerprint import THRESHOLD, band_keys, similarity
 from storage.fulltext import index_snapshot
-from storage.models import Article, ArticleBand, ArticleURL, Blob, Site, Snapshot
+from storage.models import (
+    alias_table as _aliases,
+    article_table as _articles,
+    band_table as _bands,
+    blob_table as _blobs,
+    site_table as _sites,
+    snapshot_table as _snapshots,
+)
 from storage.prepare import FetchKind, PreparedFetch, url_hash
 from storage.records import Outcome, RecordResult
 
@@ -27,13 +34,6 @@ __all__ = ["SiteCache", "write_prepared"]
 
 # A band key shared by this many articles is boilerplate, not a story; cap the comparisons.
 _MAX_CANDIDATES = 200
-
-_articles: Table = Article.__table__  # type: ignore[assignment]
-_aliases: Table = ArticleURL.__table__  # type: ignore[assignment]
-_bands: Table = ArticleBand.__table__  # type: ignore[assignment]
-_blobs: Table = Blob.__table__  # type: ignore[assignment]
-_sites: Table = Site.__table__  # type: ignore[assignment]
-_snapshots: Table = Snapshot.__table__  # type: ignore[assignment]
 
 
 class _Statements:
