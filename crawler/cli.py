@@ -175,6 +175,161 @@ def cli(ctx: click.Context, db: str, sites: str, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["sites"] = sites
+    ctx.obj["verbose"] = verbose
+
+
+# ---------------------------------------------------------------------------- crawling
+
+
+def _load_sites_file(ctx: click.Context, required: bool) -> Any:
+    """The sites file, or None when it is absent and only URLs were asked for."""
+    from pathlib import Path
+
+    from crawler.sites import SitesConfigError, load_sites
+
+    path = ctx.obj["sites"]
+    if not required and not Path(path).exists():
+        return None
+    try:
+        return load_sites(path)
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    raise AssertionError("unreachable")
+
+
+def _setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail(f"-s {pair!r}: expected NAME=VALUE", EXIT_USAGE)
+        overrides[name.strip()] = value
+    return overrides
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="SITE|URL...")
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="override a Scrapy setting for this run (highest priority, as scrapy crawl -s)",
+)
+@click.option("--max-pages", type=click.IntRange(1), help="stop requesting pages after N")
+@click.option(
+    "--since", type=MOMENT, help="skip sitemap/feed items older than this (2d, 2026-11-01)"
+)
+@click.option("--max-depth", type=click.IntRange(0, 50), help="link-following depth for this run")
+@format_option("text", "json")
+@click.pass_context
+@handle_errors
+def crawl(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    settings: tuple[str, ...],
+    max_pages: int | None,
+    since: datetime | None,
+    max_depth: int | None,
+    fmt: str,
+) -> None:
+    """Crawl sites from the sites file, or bare URLs (an ad-hoc site on that one host).
+
+    Exit status 0 when every run finished, even with page-level errors (they are
+    counted); 1 when a run failed (e.g. the database), 2 for bad arguments or config.
+    """
+    from crawler.runner import build_settings, run_crawls, summary_line
+    from crawler.sites import SitesConfigError, resolve_targets
+    from storage.archive import Archive
+
+    needs_file = any("://" not in target for target in targets)
+    sites = _load_sites_file(ctx, required=needs_file)
+    try:
+        configs = resolve_targets(targets, sites)
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    if max_depth is not None:
+        configs = [c.with_overrides(max_depth=max_depth) for c in configs]
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        _fail("the same site is named twice", EXIT_USAGE)
+    verbose = ctx.obj.get("verbose", 0)
+    scrapy_settings = build_settings(
+        ctx.obj["db"],
+        _setting_overrides(settings),
+        sites_path=ctx.obj["sites"],
+        max_pages=max_pages,
+        log_level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)],
+    )
+    # Open (and migrate) the archive once up front: a bad --db fails here, in one line.
+    Archive(ctx.obj["db"]).close()
+    results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
+    for result in results:
+        click.echo(summary_line(result), err=True)
+    if fmt == "json":
+        _print_json(
+            [
+                {
+                    "site": r.site,
+                    "run_id": r.run_id,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "counters": r.counters,
+                }
+                for r in results
+            ]
+        )
+    if any(r.status != "succeeded" for r in results):
+        sys.exit(EXIT_NOT_FOUND)
+
+
+@cli.command("sites")
+@format_option("table", "json")
+@click.pass_context
+def sites_command(ctx: click.Context, fmt: str) -> None:
+    """The sites configured in the sites file, validated."""
+    configs = _load_sites_file(ctx, required=True)
+    if fmt == "json":
+        _print_json(
+            [
+                {
+                    "name": c.name,
+                    "start_urls": list(c.start_urls),
+                    "feeds": list(c.feeds),
+                    "sitemaps": list(c.sitemaps),
+                    "domains": list(c.domains),
+                    "allow": list(c.allow),
+                    "deny": list(c.deny),
+                    "max_depth": c.max_depth,
+                    "since": c.since.total_seconds() if c.since else None,
+                    "schedule": c.schedule,
+                    "spider": c.spider,
+                    "settings": dict(c.settings),
+                }
+                for c in configs.values()
+            ]
+        )
+        return
+    if not configs:
+        click.echo("no sites configured", err=True)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("site", "start URLs", "feeds", "sitemaps", "depth", "since", "schedule"):
+        table.add_column(column)
+    for c in configs.values():
+        table.add_row(
+            c.name,
+            "\n".join(c.start_urls),
+            "\n".join(c.feeds) or "auto",
+            "\n".join(c.sitemaps) or "robots.txt",
+            str(c.max_depth),
+            str(c.since) if c.since else "-",
+            c.schedule or "-",
+        )
+    _console().print(table)
 
 
 # ---------------------------------------------------------------------------- search
@@ -602,7 +757,7 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
     for column in ("id", "site", "trigger", "status", "started", "finished", "counters"):
         table.add_column(column)
     for r in found:
-        counters = ", ".join(f"{k}={v}" for k, v in sorted(r.counters.items()))
+        counters = ", ".join(f"{k}={v}" for k, v in _flat_counters(r.counters))
         table.add_row(
             str(r.id),
             r.site,
@@ -613,6 +768,17 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
             counters or (r.error or ""),
         )
     _console().print(table)
+
+
+def _flat_counters(counters: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested counters (errors.timeout) as sorted dotted pairs for a table cell."""
+    flat: list[tuple[str, Any]] = []
+    for key, value in sorted(counters.items()):
+        if isinstance(value, dict):
+            flat.extend(_flat_counters(value, f"{prefix}{key}."))
+        else:
+            flat.append((f"{prefix}{key}", value))
+    return flat
 
 
 # ---------------------------------------------------------------------------- db

@@ -1,7 +1,81 @@
-"""Scrapy settings of the newsarchive project (the crawl pipeline fills these in)."""
+"""Scrapy settings of the newsarchive project: polite, bounded and archive-aware by default.
+
+Every value a site may need to change can be overridden per site (`settings = {...}` in
+sites.toml) or per run (`newsarchive crawl -s NAME=VALUE`, highest priority), exactly like
+`scrapy crawl -s`. Project settings carry the `NEWSARCHIVE_` prefix.
+"""
 
 from __future__ import annotations
+
+import os
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+
+# --- Identity: who we are and how to reach the operator (never Scrapy's default UA).
+NEWSARCHIVE_CONTACT = os.environ.get(
+    "NEWSARCHIVE_CONTACT", "https://github.com/newsarchive/newsarchive#crawler"
+)
+USER_AGENT = f"newsarchive/0.1 (news archiver; +{NEWSARCHIVE_CONTACT})"
+
+# --- Politeness.
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- Bounds: a slow or huge response cannot stall or exhaust the crawl.
+DOWNLOAD_TIMEOUT = 30
+# Applies to the decompressed body as well (HttpCompressionMiddleware checks it).
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# --- Only http and https: no file:, data:, ftp: or s3: handlers at all.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+
+# Tracking parameters and fragments never cause a second fetch of a story.
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprints.CanonicalRequestFingerprinter"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt and everything else: a request off the site goes nowhere.
+    "crawler.middlewares.SiteScopeMiddleware": 40,
+    "crawler.middlewares.PageBudgetMiddleware": 45,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # Replaces Scrapy's RetryMiddleware to honour Retry-After.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+# --- newsarchive.
+NEWSARCHIVE_DB = os.environ.get("NEWSARCHIVE_DB", "sqlite:///archive.db")
+NEWSARCHIVE_SITES = os.environ.get("NEWSARCHIVE_SITES", "sites.toml")
+NEWSARCHIVE_TRIGGER = "manual"
+# Extraction worker processes (0 = one per core) and the time one page may take.
+NEWSARCHIVE_WORKERS = 0
+NEWSARCHIVE_PAGE_TIMEOUT = 30.0
+# Archive writes: fetches per transaction and the longest a fetch waits to be written.
+NEWSARCHIVE_BATCH_SIZE = 50
+NEWSARCHIVE_FLUSH_SECONDS = 2.0
+# Stop requesting new pages after this many (0 = no limit).
+NEWSARCHIVE_MAX_PAGES = 0
+# Send If-None-Match / If-Modified-Since for stories already archived.
+NEWSARCHIVE_CONDITIONAL = True
+# Longest Retry-After honoured; a server asking for more is given up on for this run.
+NEWSARCHIVE_MAX_RETRY_AFTER = 120.0
+# Sitemap documents per crawl (indexes of indexes, loops) and nesting depth.
+NEWSARCHIVE_MAX_SITEMAPS = 500
+NEWSARCHIVE_MAX_SITEMAP_DEPTH = 3
+
+LOG_LEVEL = "INFO"

@@ -278,6 +278,23 @@ class Archive:
             for row in rows
         ]
 
+    def validators(self, site: str) -> Iterator[tuple[str, str | None, str | None]]:
+        """(url, etag, last_modified) for every URL of the site's stories that has either.
+
+        The crawler turns these into If-None-Match / If-Modified-Since headers, so an
+        unchanged story costs a 304 instead of a download and an extraction.
+        """
+        statement = (
+            select(_aliases.c.url, _articles.c.etag, _articles.c.last_modified)
+            .join(_articles, _articles.c.id == _aliases.c.article_id)
+            .join(_sites, _sites.c.id == _articles.c.site_id)
+            .where(_sites.c.name == site)
+            .where((_articles.c.etag.is_not(None)) | (_articles.c.last_modified.is_not(None)))
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(statement.execution_options(yield_per=5000)):
+                yield row[0], row[1], row[2]
+
     # ------------------------------------------------------------------ lookups
 
     def resolve(self, ref: str | int) -> int:

@@ -1,0 +1,179 @@
+"""Everything done to one fetched page, in one pass, inside an extraction worker process.
+
+Decode, parse once, read the page's declarations, collect its links, extract the article,
+decide whether it is one, and precompute what storage needs (normalized text, MinHash,
+compressed HTML). The reactor process only moves bytes and runs SQL; the worker returns
+plain picklable values, never Scrapy objects.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from crawler.article_decision import Decision, decide
+from crawler.charset import decode_html
+from crawler.extract import ExtractionOptions, extract_article, parse_html
+from crawler.links import page_links
+from crawler.pagemeta import read_page_meta
+from storage.prepare import InvalidFetchError, PreparedFetch, prepare
+from storage.records import ExtractedArticle, FetchRecord
+from storage.urls import InvalidURLError, canonicalize_url, same_site
+
+__all__ = ["FetchedPage", "PageAnalysis", "PageRules", "analyze_page"]
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRules:
+    """The per-site rules a worker needs; plain values so they pickle cheaply."""
+
+    allow: tuple[str, ...] = ()
+    selectors: tuple[tuple[str, str], ...] = ()
+    options: ExtractionOptions = field(default_factory=ExtractionOptions)
+    want_links: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    site: str
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class PageAnalysis:
+    """The worker's verdict on a page.
+
+    kind is "article", "not_article", "alternate" (an AMP or print copy whose rel=canonical
+    names another page of the site: that page is fetched instead), "not_html", "empty" or
+    "unparsable" (lxml could not make a document of it).
+    """
+
+    kind: str
+    prepared: PreparedFetch | None = None
+    decision: Decision | None = None
+    links: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    canonical: str | None = None
+    title: str | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def _not_article(page: FetchedPage, kind: str, **extra: object) -> PageAnalysis:
+    """A page that changes no story: recorded as a fetch without its body."""
+    record = FetchRecord(
+        site=page.site,
+        url=page.url,
+        final_url=page.final_url,
+        status=page.status,
+        fetched_at=page.fetched_at,
+    )
+    try:
+        prepared: PreparedFetch | None = prepare(record)
+    except InvalidFetchError:
+        prepared = None
+    return PageAnalysis(kind, prepared, **extra)  # type: ignore[arg-type]
+
+
+def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
+    """Decide and extract one page; raises only on a bug, never on bad input."""
+    media_type = (page.content_type or "").split(";")[0].strip().lower()
+    if media_type not in _HTML_TYPES:
+        return _not_article(page, "not_html")
+    if not page.body.strip():
+        return _not_article(page, "empty")
+    text, _encoding = decode_html(page.body, page.content_type)
+    tree = parse_html(text)
+    if tree is None:
+        return _not_article(page, "unparsable")
+    meta = read_page_meta(tree, page.final_url)
+    links = page_links(tree, page.final_url)
+    link_urls = links.urls if rules.want_links else []
+    canonical = _same_site_canonical(page.final_url, meta.canonical)
+    if canonical is not None:
+        return _not_article(
+            page, "alternate", links=link_urls, feeds=meta.feed_links, canonical=canonical
+        )
+    extraction = extract_article(tree, page.final_url, meta, rules.options, dict(rules.selectors))
+    lines = [" ".join(line.split()) for line in extraction.article.text.splitlines()]
+    lines = [line for line in lines if line]
+    decision = decide(
+        page.final_url,
+        meta,
+        extraction.text_chars,
+        links.headline_links,
+        links.headline_chars,
+        _compiled(rules.allow),
+        text_lines=len(lines),
+        headline_lines=sum(1 for line in lines if line in links.headlines),
+    )
+    if not decision.is_article:
+        return _not_article(
+            page,
+            "not_article",
+            decision=decision,
+            links=link_urls,
+            feeds=meta.feed_links,
+            title=extraction.article.title,
+        )
+    try:
+        prepared = prepare(_record(page, extraction.article)).precompute()
+    except InvalidFetchError:
+        return _not_article(page, "not_article", decision=decision, links=link_urls)
+    return PageAnalysis(
+        "article",
+        prepared,
+        decision,
+        link_urls,
+        meta.feed_links,
+        None,
+        extraction.article.title,
+    )
+
+
+def _record(page: FetchedPage, article: ExtractedArticle) -> FetchRecord:
+    return FetchRecord(
+        site=page.site,
+        url=page.url,
+        final_url=page.final_url,
+        status=page.status,
+        body=page.body,
+        article=article,
+        etag=page.etag,
+        last_modified=page.last_modified,
+        fetched_at=page.fetched_at,
+    )
+
+
+def _same_site_canonical(final_url: str, declared: str | None) -> str | None:
+    """The page's rel=canonical when it names a different page of the same site.
+
+    Such a page (AMP, print, a tracking-parameter variant) is a copy; archiving it too
+    would make every crawl alternate between two texts of one story.
+    """
+    if not declared:
+        return None
+    try:
+        own, other = canonicalize_url(final_url), canonicalize_url(declared)
+    except InvalidURLError:
+        return None
+    if own == other or not same_site(own, other):
+        return None
+    if (urlsplit(other).path or "/") == "/":
+        return None  # a template pointing every page at the home page
+    return other

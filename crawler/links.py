@@ -1,0 +1,66 @@
+"""Links a page offers to follow: absolute http(s) URLs without fragments, each once.
+
+Only `<a>` and `<area>` hrefs count (not scripts, images or stylesheets); `<base href>` is
+honoured because relative links on CMS pages are often written against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml.html import HtmlElement
+
+__all__ = ["MAX_LINKS", "PageLinks", "page_links"]
+
+# A page with more links than this is a link farm or a sitemap in HTML; the rest are dropped.
+MAX_LINKS = 5000
+
+
+# Anchor text this long reads as a headline: listing pages are made of them.
+HEADLINE_CHARS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PageLinks:
+    urls: list[str]
+    # Links whose anchor text reads like a headline, and their total text length.
+    headline_links: int
+    headline_chars: int
+    # The headlines themselves (whitespace-normalized), to recognise them in extracted text.
+    headlines: frozenset[str] = frozenset()
+
+
+def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
+    base = page_url
+    for node in tree.iter("base"):
+        href = (node.get("href") or "").strip()
+        if href:
+            with contextlib.suppress(ValueError):
+                base = urljoin(page_url, href)
+        break
+    seen: dict[str, None] = {}
+    headlines: dict[str, int] = {}
+    texts: set[str] = set()
+    for node in tree.iter("a", "area"):
+        href = (node.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        rel = (node.get("rel") or "").lower().split()
+        if "nofollow" in rel and "next" not in rel:
+            continue
+        try:
+            url = urldefrag(urljoin(base, href))[0]
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            continue
+        if scheme in ("http", "https"):
+            seen.setdefault(url, None)
+            text = " ".join(node.text_content().split())
+            if len(text) >= HEADLINE_CHARS:
+                headlines[url] = max(len(text), headlines.get(url, 0))
+                texts.add(text)
+            if len(seen) >= MAX_LINKS:
+                break
+    return PageLinks(list(seen), len(headlines), sum(headlines.values()), frozenset(texts))

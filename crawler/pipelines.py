@@ -1,0 +1,193 @@
+"""The archive pipeline: batched transactions off the reactor, and the crawl run's record.
+
+Fetches arrive already extracted and precomputed by the worker processes, so writing is
+SQL only. They are written in batches (NEWSARCHIVE_BATCH_SIZE, or every
+NEWSARCHIVE_FLUSH_SECONDS) in a thread, never on the reactor; a crash loses at most one
+unwritten batch, never the crawl (a next run simply fetches those pages again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from crawler.items import ArchivedFetch
+from storage.records import Outcome
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from storage.archive import Archive
+    from storage.prepare import PreparedFetch
+    from storage.records import RecordResult
+
+__all__ = ["ArchivePipeline", "collect_counters", "run_status"]
+
+log = logging.getLogger(__name__)
+
+STAT = "newsarchive/"
+_OUTCOME_STAT = {
+    Outcome.NEW_ARTICLE: "articles_new",
+    Outcome.NEW_VERSION: "articles_changed",
+    Outcome.UNCHANGED: "articles_unchanged",
+    Outcome.REJECTED: "errors/rejected",
+}
+_SUCCESS_REASONS = {"finished", "max_pages"}
+_INTERRUPT_REASONS = {"shutdown", "cancelled"}
+
+
+def run_status(reason: str) -> str:
+    """The crawl run's status for a spider's close reason."""
+    if reason in _SUCCESS_REASONS or reason.startswith("closespider_"):
+        return "succeeded"
+    if reason in _INTERRUPT_REASONS:
+        return "interrupted"
+    return "failed"
+
+
+def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
+    """`newsarchive/...` stats as the run's counters: `errors/timeout` nests as errors.timeout."""
+    counters: dict[str, Any] = {}
+    for key, value in sorted(stats.items()):
+        if not key.startswith(STAT) or not isinstance(value, int | float):
+            continue
+        name = key[len(STAT) :]
+        if name in ("run_id",):
+            continue
+        group, _, leaf = name.partition("/")
+        if leaf:
+            counters.setdefault(group, {})[leaf] = value
+        else:
+            counters[name] = value
+    return counters
+
+
+class ArchivePipeline:
+    def __init__(
+        self,
+        crawler: Crawler,
+        db_url: str,
+        batch_size: int,
+        flush_seconds: float,
+        trigger: str,
+    ) -> None:
+        self.crawler = crawler
+        self.db_url = db_url
+        self.batch_size = max(1, batch_size)
+        self.flush_seconds = flush_seconds
+        self.trigger = trigger
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+        self.failure: str | None = None
+        self._pending: list[PreparedFetch] = []
+        self._lock = asyncio.Lock()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        settings = crawler.settings
+        return cls(
+            crawler,
+            db_url=settings.get("NEWSARCHIVE_DB"),
+            batch_size=settings.getint("NEWSARCHIVE_BATCH_SIZE"),
+            flush_seconds=settings.getfloat("NEWSARCHIVE_FLUSH_SECONDS"),
+            trigger=settings.get("NEWSARCHIVE_TRIGGER"),
+        )
+
+    @property
+    def _stats(self) -> Any:
+        return self.crawler.stats
+
+    async def open_spider(self) -> None:
+        from storage.archive import Archive
+
+        site = getattr(self.crawler.spider, "site", None)
+        if site is None:
+            return
+        self.archive = await asyncio.to_thread(Archive, self.db_url)
+        self.run_id = await asyncio.to_thread(self.archive.start_run, site.name, self.trigger)
+        self._stats.set_value(STAT + "run_id", self.run_id)
+        log.info("crawl run %s of site %s started", self.run_id, site.name)
+        self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self._flush()
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArchivedFetch) or self.archive is None:
+            return item
+        if self.failure is not None:
+            self._stats.inc_value(STAT + "errors/not_written")
+            return item
+        prepared = item.prepared
+        prepared.record = dataclasses.replace(prepared.record, run_id=self.run_id)
+        self._pending.append(prepared)
+        if len(self._pending) >= self.batch_size:
+            # Awaiting the write here is the back-pressure: a slow database slows the
+            # crawl instead of piling fetches up in memory.
+            await self._flush()
+        return item
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            if not self._pending or self.archive is None or self.failure is not None:
+                return
+            batch, self._pending = self._pending, []
+            try:
+                results = await asyncio.to_thread(self.archive.record_fetches, batch)
+            except Exception as exc:
+                self._fail(exc, len(batch))
+                return
+        self._count(results)
+
+    def _count(self, results: list[RecordResult]) -> None:
+        for result in results:
+            name = _OUTCOME_STAT.get(result.outcome)
+            if name:
+                self._stats.inc_value(STAT + name)
+            if result.outcome is Outcome.REJECTED:
+                log.warning("fetch rejected by the archive: %s", result.error)
+
+    def _fail(self, exc: Exception, lost: int) -> None:
+        """The archive cannot be written: stop the crawl instead of fetching for nothing."""
+        self.failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        log.error("archive write failed, stopping the crawl: %s", self.failure)
+        self._stats.inc_value(STAT + "errors/not_written", lost)
+        engine = self.crawler.engine
+        if engine is not None:
+            self._closing = asyncio.ensure_future(
+                engine.close_spider_async(reason="database_error")
+            )
+
+    async def close_spider(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self._flush()
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        """Record how the run ended; runs after close_spider's final flush."""
+        if self.archive is None or self.run_id is None:
+            return
+        status = "failed" if self.failure else run_status(reason)
+        self._stats.set_value(STAT + "run_status", status)
+        counters = collect_counters(self._stats.get_stats())
+        error = self.failure or (None if status != "failed" else f"closed: {reason}")
+        try:
+            await asyncio.to_thread(self.archive.finish_run, self.run_id, status, counters, error)
+        except Exception as exc:
+            log.error("could not record the end of run %s: %s", self.run_id, exc)
+            self._stats.set_value(STAT + "run_status", "failed")
+        finally:
+            await asyncio.to_thread(self.archive.close)
+            self.archive = None

@@ -1,0 +1,128 @@
+"""A small HTTP server for whole local sites: the demo, the tests and the benchmarks.
+
+It serves a table of routes (path -> Route) on 127.0.0.1 with what a crawler meets on real
+news sites: ETag and Last-Modified validators answered with 304, gzip for `.gz` files,
+redirects, and handlers for faults. It keeps a log of every request so tests can assert
+what was (and was never) fetched. Routes can be swapped while it runs, which is how a
+"second day" with edited stories is served on the same port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+__all__ = ["Route", "SiteServer", "serve"]
+
+# A handler gets the request handler and writes the whole response itself (faults).
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Send ETag and Last-Modified, and answer conditional requests with 304.
+    validators: bool = True
+    handler: Handler | None = None
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+
+
+class SiteServer:
+    """Serve `routes` on 127.0.0.1 (a free port unless one is given) in a daemon thread."""
+
+    def __init__(self, routes: Mapping[str, Route], port: int = 0) -> None:
+        self.routes: dict[str, Route] = dict(routes)
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_HEAD(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), RequestHandler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def start(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def set_routes(self, routes: Mapping[str, Route]) -> None:
+        with self._lock:
+            self.routes = dict(routes)
+
+    def requested(self, path: str) -> int:
+        """How many times `path` (with its query string) was asked for."""
+        with self._lock:
+            return sum(1 for entry in self.log if entry.path == path)
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.log.append(
+                LoggedRequest(request.command, request.path, dict(request.headers.items()))
+            )
+            route = self.routes.get(request.path) or self.routes.get(urlsplit(request.path).path)
+        if route is None:
+            route = Route(b"<html><body><h1>Not found</h1></body></html>", status=404)
+        if route.handler is not None:
+            route.handler(request)
+            return
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.validators and route.status == 200:
+            etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
+            headers["ETag"] = etag
+            headers.setdefault("Last-Modified", formatdate(1_700_000_000, usegmt=True))
+            if request.headers.get("If-None-Match") == etag:
+                request.send_response(304)
+                request.send_header("ETag", etag)
+                request.send_header("Content-Length", "0")
+                request.end_headers()
+                return
+        request.send_response(route.status)
+        for name, value in headers.items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(route.body)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(route.body)
+
+
+@contextmanager
+def serve(routes: Mapping[str, Route], port: int = 0) -> Iterator[SiteServer]:
+    server = SiteServer(routes, port).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,90 @@
+"""A pool of extraction worker processes the reactor awaits without ever blocking.
+
+Parsing and extraction take 10-30 ms of pure Python per page; done on the reactor thread
+they would stall every download. pebble's process pool gives what a crawler of untrusted
+pages needs beyond concurrent.futures: a time limit per task that kills the stuck worker,
+and a replacement for a worker that died (a segfault in lxml, the OOM killer), so one bad
+page never ends the crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["ExtractionPool", "PageTimeoutError", "WorkerCrashedError"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Workers are recycled after this many pages to cap memory growth from lxml and caches.
+MAX_TASKS_PER_WORKER = 2000
+
+
+class PageTimeoutError(Exception):
+    """A page took longer than the time limit; its worker was killed and replaced."""
+
+
+class WorkerCrashedError(Exception):
+    """The worker process died while handling a page; a new one took its place."""
+
+
+# Libraries that log a warning for every page they find little text on: noise in a crawl.
+_QUIET_LOGGERS = ("trafilatura", "htmldate", "justext", "courlan", "charset_normalizer")
+
+
+def _warm_up() -> None:
+    """Import the heavy modules once per worker, before the first page arrives."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import trafilatura  # noqa: F401
+
+    import crawler.analysis  # noqa: F401
+
+
+class ExtractionPool:
+    def __init__(self, workers: int = 0, timeout: float = 30.0) -> None:
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.timeout = timeout
+        self._pool: Any = None
+
+    def start(self) -> None:
+        from pebble import ProcessPool
+
+        # Workers are started fresh (not forked) because the crawler process runs threads
+        # (the reactor's thread pool, database writes) that a fork would copy mid-flight.
+        self._pool = ProcessPool(
+            max_workers=self.workers,
+            max_tasks=MAX_TASKS_PER_WORKER,
+            initializer=_warm_up,
+            context=multiprocessing.get_context("spawn"),
+        )
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run `function(*args)` in a worker; raises PageTimeoutError or WorkerCrashedError."""
+        from pebble import ProcessExpired
+
+        if self._pool is None:
+            raise RuntimeError("the extraction pool is not started")
+        future = self._pool.schedule(function, args=args, timeout=self.timeout)
+        try:
+            result: T = await asyncio.wrap_future(future)
+            return result
+        except concurrent.futures.TimeoutError:
+            raise PageTimeoutError(f"over {self.timeout:g} s") from None
+        except ProcessExpired as exc:
+            raise WorkerCrashedError(f"worker exit code {exc.exitcode}") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join(timeout=10)
+            self._pool.stop()
+            self._pool = None

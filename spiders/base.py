@@ -1,0 +1,401 @@
+"""ArchiveSpider: discovery, extraction and storage for any news site, made to be subclassed.
+
+The generic `news` spider is this class with a name. A site that needs code gets a small
+subclass in `spiders/<site>.py` that overrides only what differs:
+
+- `discovery_requests()` for its own start requests (an API, a date-based archive),
+- `follow(url, depth, source)` for its own link rules,
+- `field_selectors` (CSS, or XPath starting with `/`) for fields trafilatura gets wrong,
+- `extraction_options` for trafilatura's options.
+
+Everything else (robots.txt sitemaps, feeds, link following, the article decision,
+extraction in worker processes, conditional requests, batched archive writes, the run's
+counters) is inherited. See `spiders/harbor_times.py` for an example.
+
+The page callback awaits the page's analysis from the worker pool instead of handing raw
+pages to a pipeline: the links it follows come out of the same single parse as the
+article, so no page is parsed twice and the reactor never parses at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
+from crawler.discovery import Listing, parse_feed, parse_sitemap, robots_sitemaps
+from crawler.extract import ExtractionOptions
+from crawler.items import ArchivedFetch
+from crawler.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
+from crawler.timespec import parse_moment
+from crawler.workers import ExtractionPool, PageTimeoutError, WorkerCrashedError
+from storage.prepare import InvalidFetchError, prepare
+from storage.records import FetchRecord
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+__all__ = ["ArchiveSpider"]
+
+log = logging.getLogger(__name__)
+
+STAT = "newsarchive/"
+# Feeds autodiscovered through <link rel="alternate"> on listing pages, per crawl.
+MAX_AUTODISCOVERED_FEEDS = 10
+
+
+class ArchiveSpider(scrapy.Spider):
+    """Crawl one configured site (or one ad-hoc URL) into the archive."""
+
+    # 304 answers to conditional requests reach the callback; other non-2xx go to errback.
+    handle_httpstatus_list: ClassVar[list[int]] = [304]
+    field_selectors: ClassVar[Mapping[str, str]] = {}
+    extraction_options: ClassVar[ExtractionOptions] = ExtractionOptions()
+
+    site: SiteConfig
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        since: datetime | timedelta | str | None = None,
+        pool: ExtractionPool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.site = site
+        self.cutoff = _cutoff(since if since is not None else site.since)
+        self.pool = pool or ExtractionPool()
+        self.rules = PageRules(
+            allow=site.allow,
+            selectors=tuple(self.field_selectors.items()),
+            options=self.extraction_options,
+        )
+        self._deny = site.deny_patterns
+        self._sitemaps_requested = 0
+        self._feeds_discovered = 0
+
+    # ------------------------------------------------------------------ set-up
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        """Accept a SiteConfig (the CLI) or a site name or URL (`scrapy crawl news -a site=X`).
+
+        The site's own Scrapy settings are applied here, at "spider" priority, before
+        Scrapy freezes the settings; `-s` on the command line still wins.
+        """
+        site = cls._resolve_site(crawler, kwargs.pop("site", None))
+        for name, value in site.settings.items():
+            crawler.settings.set(name, value, priority="spider")
+        pool = ExtractionPool(
+            crawler.settings.getint("NEWSARCHIVE_WORKERS"),
+            crawler.settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
+        )
+        spider = super().from_crawler(crawler, *args, site=site, pool=pool, **kwargs)
+        crawler.signals.connect(spider._open_pool, signal=signals.spider_opened)
+        crawler.signals.connect(spider._close_pool, signal=signals.spider_closed)
+        return spider
+
+    @classmethod
+    def _resolve_site(cls, crawler: Crawler, site: SiteConfig | str | None) -> SiteConfig:
+        if isinstance(site, SiteConfig):
+            return site
+        if not site:
+            raise SitesConfigError("no site given: use -a site=NAME or -a site=URL")
+        sites = None
+        if "://" not in site:
+            sites = load_sites(crawler.settings.get("NEWSARCHIVE_SITES"))
+        return resolve_targets([site], sites)[0]
+
+    def _open_pool(self) -> None:
+        self.pool.start()
+
+    def _close_pool(self) -> None:
+        self.pool.close()
+
+    @property
+    def _stats(self) -> Any:
+        return self.crawler.stats
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        self._stats.inc_value(STAT + name, amount)
+
+    # ------------------------------------------------------------------ discovery
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.discovery_requests():
+            yield request
+
+    def discovery_requests(self) -> Iterable[scrapy.Request]:
+        """Where a crawl starts: robots.txt (for sitemaps), sitemaps, feeds, start pages."""
+        robots = {urljoin(url, "/robots.txt") for url in self.site.start_urls}
+        for url in sorted(robots):
+            yield scrapy.Request(
+                url,
+                self.parse_robots,
+                errback=self.robots_failed,
+                priority=20,
+                meta={"na_role": "robots"},
+            )
+        for url in self.site.sitemaps:
+            yield self.sitemap_request(url, depth=0)
+        for url in self.site.feeds:
+            yield self.feed_request(url)
+        for url in self.site.start_urls:
+            yield self.page_request(url, depth=0, source="start")
+
+    def page_request(self, url: str, depth: int, source: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            self.parse_page,
+            errback=self.page_failed,
+            priority=-depth,
+            meta={"na_role": "page", "na_depth": depth, "na_source": source},
+        )
+
+    def sitemap_request(self, url: str, depth: int, guessed: bool = False) -> scrapy.Request:
+        self._sitemaps_requested += 1
+        return scrapy.Request(
+            url,
+            self.parse_sitemap,
+            errback=self.discovery_failed,
+            priority=10,
+            meta={"na_role": "sitemap", "na_depth": depth, "na_guessed": guessed},
+        )
+
+    def feed_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            self.parse_feed,
+            errback=self.discovery_failed,
+            priority=10,
+            meta={"na_role": "feed"},
+        )
+
+    def follow(self, url: str, depth: int, source: str) -> bool:
+        """Whether to request a discovered URL: on the site and not denied.
+
+        robots.txt and the host check of the downloader middleware apply afterwards
+        anyway; checking hosts here too keeps off-site links out of the queue.
+        """
+        host = urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
+        if not (self.site.allows_host(host) or self.site.allows_host(host.split(":")[0])):
+            return False
+        return not any(pattern.search(url) for pattern in self._deny)
+
+    def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
+        found = robots_sitemaps(response.body, response.url)
+        if not found and not self.site.sitemaps:
+            yield self.sitemap_request(urljoin(response.url, "/sitemap.xml"), 0, guessed=True)
+        for url in found:
+            if self.follow(url, 0, "robots"):
+                yield self.sitemap_request(url, depth=0)
+
+    def robots_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
+        # No robots.txt: nothing is disallowed, and the conventional sitemap may exist.
+        if not self.site.sitemaps:
+            yield self.sitemap_request(
+                urljoin(_failed_request(failure).url, "/sitemap.xml"), 0, guessed=True
+            )
+
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        self._count("documents/sitemaps")
+        listing = await self._parse_listing(parse_sitemap, response)
+        if listing is None:
+            return
+        depth = int(response.meta.get("na_depth", 0))
+        limit = self.settings.getint("NEWSARCHIVE_MAX_SITEMAPS")
+        for child in listing.sitemaps:
+            if depth + 1 > self.settings.getint("NEWSARCHIVE_MAX_SITEMAP_DEPTH"):
+                self._count("skipped/sitemap_depth")
+                break
+            if self._sitemaps_requested >= limit:
+                self._count("skipped/sitemap_limit")
+                break
+            if self._too_old(child.published):
+                continue
+            if self.follow(child.url, depth + 1, "sitemap"):
+                yield self.sitemap_request(child.url, depth + 1)
+        for request in self._listed_pages(listing, "sitemap"):
+            yield request
+
+    async def parse_feed(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        self._count("documents/feeds")
+        listing = await self._parse_listing(parse_feed, response)
+        if listing is None:
+            return
+        for request in self._listed_pages(listing, "feed"):
+            yield request
+
+    async def _parse_listing(self, parser: Any, response: Response) -> Listing | None:
+        try:
+            listing: Listing = await self.pool.run(parser, response.body, response.url)
+        except (PageTimeoutError, WorkerCrashedError) as exc:
+            self._count("errors/discovery_parse")
+            log.warning("could not parse %s: %s", response.url, exc)
+            return None
+        if listing.kind == "unknown":
+            self._count("errors/discovery_parse")
+            log.warning("not a sitemap or feed: %s", response.url)
+            return None
+        return listing
+
+    def _listed_pages(self, listing: Listing, source: str) -> Iterable[scrapy.Request]:
+        """Stories a sitemap or feed lists are fetched, but their links are not followed:
+        a 50,000-URL sitemap must not turn into a crawl of the whole site."""
+        leaf = self.site.max_depth
+        for entry in listing.urls:
+            if self._too_old(entry.published):
+                self._count("skipped/too_old")
+                continue
+            if self.follow(entry.url, leaf, source):
+                yield self.page_request(entry.url, leaf, source)
+
+    def _too_old(self, published: datetime | None) -> bool:
+        return self.cutoff is not None and published is not None and published < self.cutoff
+
+    def discovery_failed(self, failure: Failure) -> None:
+        request = _failed_request(failure)
+        if request.meta.get("na_guessed"):
+            return  # the conventional /sitemap.xml is often absent
+        self._count_failure(failure)
+
+    # ------------------------------------------------------------------ pages
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        self._count("pages_fetched")
+        # The URL asked for, before redirects: storage keeps it as a redirect alias.
+        request_url = response.meta.get("redirect_urls", [response.url])[0]
+        fetched_at = datetime.now(UTC)
+        if response.status == 304:
+            self._count("checked_304")
+            try:
+                record = FetchRecord(
+                    self.site.name, request_url, response.url, 304, fetched_at=fetched_at
+                )
+                yield ArchivedFetch(response.url, prepare(record))
+            except InvalidFetchError as exc:
+                log.warning("unusable 304 for %s: %s", response.url, exc)
+            return
+        page = FetchedPage(
+            site=self.site.name,
+            url=request_url,
+            final_url=response.url,
+            status=response.status,
+            body=response.body,
+            content_type=_header(response, b"Content-Type"),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            fetched_at=fetched_at,
+        )
+        try:
+            analysis: PageAnalysis = await self.pool.run(analyze_page, page, self.rules)
+        except PageTimeoutError as exc:
+            self._count("errors/extraction_timeout")
+            log.warning("extraction of %s stopped: %s", response.url, exc)
+            return
+        except WorkerCrashedError as exc:
+            self._count("errors/worker_crashed")
+            log.warning("extraction of %s crashed: %s", response.url, exc)
+            return
+        except Exception:
+            self._count("errors/extraction_failed")
+            log.exception("extraction of %s failed", response.url)
+            return
+        for item in self.handle_analysis(response, analysis):
+            yield item
+
+    def handle_analysis(self, response: Response, analysis: PageAnalysis) -> Iterable[Any]:
+        depth = int(response.meta.get("na_depth", 0))
+        kind = analysis.kind
+        if kind == "article" and analysis.prepared is not None:
+            self._count("pages_article")
+            yield ArchivedFetch(response.url, analysis.prepared)
+        elif kind == "alternate" and analysis.canonical:
+            self._count("pages_alternate")
+            if self.follow(analysis.canonical, depth, "canonical"):
+                yield self.page_request(analysis.canonical, depth, "canonical")
+        elif kind in ("not_html", "empty"):
+            self._count(f"skipped/{kind}")
+        else:
+            self._count("not_article")
+            if analysis.decision is not None:
+                log.debug(
+                    "not an article (%s): %s", ", ".join(analysis.decision.reasons), response.url
+                )
+        if kind != "article" and depth <= 1:
+            for feed in analysis.feeds:
+                if self._feeds_discovered >= MAX_AUTODISCOVERED_FEEDS:
+                    break
+                if self.follow(feed, depth, "autodiscovery"):
+                    self._feeds_discovered += 1
+                    yield self.feed_request(feed)
+        if depth < self.site.max_depth:
+            for url in analysis.links:
+                if self.follow(url, depth + 1, "link"):
+                    yield self.page_request(url, depth + 1, "link")
+
+    def page_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, HttpError):
+            self._count("pages_fetched")
+        self._count_failure(failure)
+
+    def _count_failure(self, failure: Failure) -> None:
+        kind = _failure_kind(failure)
+        if kind is None:
+            return
+        self._count(kind)
+        log.info("%s: %s", kind, _failed_request(failure).url)
+
+
+def _failed_request(failure: Failure) -> scrapy.Request:
+    """Scrapy attaches the failed request to the Failure it hands an errback."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]
+    return request
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _cutoff(since: datetime | timedelta | str | None) -> datetime | None:
+    if since is None or since == "":
+        return None
+    if isinstance(since, datetime):
+        return since if since.tzinfo else since.replace(tzinfo=UTC)
+    if isinstance(since, timedelta):
+        return datetime.now(UTC) - since
+    return parse_moment(since)
+
+
+def _failure_kind(failure: Failure) -> str | None:
+    """The counter a failed request adds to, or None when a middleware counted it already."""
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"errors/http_{exc.response.status}"
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in str(exc):
+            return "blocked/robots"
+        return None
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return "errors/timeout"
+    if "DNS" in name or "Resolve" in name:
+        return "errors/dns"
+    if "Refused" in name or name in ("ConnectError", "ConnectionRefusedError"):
+        return "errors/connection"
+    if "DataLoss" in name or "ConnectionLost" in name or "ConnectionDone" in name:
+        return "errors/connection_lost"
+    if "Cancelled" in name:
+        return "errors/cancelled"
+    return f"errors/{name}"

@@ -1,0 +1,102 @@
+"""Article or not: every corpus story is one; home, section, tag, author, about, contact,
+pagination and archive pages built from the same material are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.analysis import FetchedPage, PageRules, analyze_page
+from crawler.article_decision import decide
+from crawler.pagemeta import PageMeta
+from tests.conftest import CorpusPage
+from tests.listing_pages import listing_page, site_page
+
+BASE = "http://127.0.0.1:8000"
+
+
+def analyze(path: str, body: bytes, rules: PageRules = PageRules()):
+    url = BASE + path
+    return analyze_page(FetchedPage("t", url, url, 200, body, "text/html"), rules)
+
+
+def test_every_corpus_page_is_an_article(corpus: list[CorpusPage]) -> None:
+    missed = []
+    for page in corpus:
+        # a story URL without a date: the page's own signals must carry the decision
+        result = analyze(f"/world/{page.name}-report", page.html)
+        if result.kind != "article":
+            missed.append((page.name, result.decision))
+    assert not missed
+
+
+LISTINGS = {
+    "/": listing_page("Home"),
+    "/world/": listing_page("World", cards=False, og_website=False),
+    "/world/?page=2": listing_page("World", cards=False, og_website=False, offset=20),
+    "/world/page/3/": listing_page("World", cards=True, og_website=True, offset=10),
+    "/business/": listing_page("Business", cards=True, og_website=False, count=8),
+    "/tag/politics/": listing_page("Politics", cards=False, og_website=False, count=6),
+    "/author/jane-doe/": listing_page("Jane Doe", cards=False, og_website=False, count=5),
+    "/about/": site_page(
+        "About us", ["The Example Times has covered the city since 1881. " * 8] * 4
+    ),
+    "/contact/": site_page("Contact", ["Write to the newsroom. " * 5], form=True),
+    "/2026/11/27/": listing_page("Daily archive", cards=False, og_website=False, count=15),
+    # a hyphenated section at a slug-like URL, with long teaser text
+    "/news/middle-east-and-africa/": listing_page("Middle East", cards=False, og_website=False),
+}
+
+
+@pytest.mark.parametrize("path", sorted(LISTINGS))
+def test_listing_and_site_pages_are_not_articles(path: str) -> None:
+    result = analyze(path, LISTINGS[path])
+    assert result.kind == "not_article", result.decision
+    # they are still followed: their links come back
+    if path not in ("/about/", "/contact/"):
+        assert any("-story.html" in link for link in result.links)
+
+
+def test_allow_patterns_are_required_when_configured(corpus: list[CorpusPage]) -> None:
+    page = corpus[0]
+    rules = PageRules(allow=(r"/\d{4}/\d{2}/",))
+    assert analyze(f"/world/{page.name}", page.html, rules).kind == "not_article"
+    assert analyze(f"/2026/11/{page.name}", page.html, rules).kind == "article"
+
+
+def test_decision_keeps_its_reasons() -> None:
+    meta = PageMeta(json_ld_types={"NewsArticle"}, opengraph={"og:type": ["article"]})
+    decision = decide(BASE + "/2026/11/27/a-story-about-things", meta, 3000, 0, 0)
+    assert decision.is_article
+    assert "+3 JSON-LD article type" in decision.reasons
+    assert "+1 date in URL" in decision.reasons
+    thin = decide(BASE + "/a-story-about-things", PageMeta(), 120, 0, 0)
+    assert not thin.is_article and "-3 little text" in thin.reasons
+
+
+def test_amp_copy_defers_to_its_canonical(corpus: list[CorpusPage]) -> None:
+    page = corpus[1]
+    canonical = f"{BASE}/news/{page.name}.html"
+    body = page.html.replace(
+        b"<head>", f'<head><link rel="canonical" href="{canonical}">'.encode(), 1
+    )
+    if body == page.html:  # <head> with attributes
+        body = f'<link rel="canonical" href="{canonical}">'.encode() + page.html
+    result = analyze(f"/amp/news/{page.name}.html", body)
+    assert result.kind == "alternate"
+    assert result.canonical == canonical
+    # a canonical on another site (the corpus pages' own) does not make a page a copy
+    assert analyze(f"/news/{page.name}.html", page.html).kind == "article"
+
+
+def test_non_html_and_empty_pages() -> None:
+    url = BASE + "/report.pdf"
+    pdf = analyze_page(
+        FetchedPage("t", url, url, 200, b"%PDF-1.4 ...", "application/pdf"), PageRules()
+    )
+    assert pdf.kind == "not_html"
+    assert analyze("/empty.html", b"   \n").kind == "empty"
+    assert analyze("/soup.html", b"<div><p>unclosed <b>words <i>here").kind in (
+        "not_article",
+        "unparsable",
+    )
+    assert analyze("/soup.html", b"\x00\x01<<<>>>&&&;;").kind == "unparsable"
