@@ -1,10 +1,10 @@
 """A small HTTP server for whole local sites: the demo, the tests and the benchmarks.
 
 It serves a table of routes (path -> Route) on 127.0.0.1 with what a crawler meets on real
-news sites: ETag and Last-Modified validators answered with 304, gzip for `.gz` files,
-redirects, and handlers for faults. It keeps a log of every request so tests can assert
-what was (and was never) fetched. Routes can be swapped while it runs, which is how a
-"second day" with edited stories is served on the same port.
+news sites: ETag and Last-Modified validators answered with 304 (If-None-Match first, as
+RFC 9110 orders them), any status and headers, and handlers for faults. It keeps a log of
+every request so tests can assert what was (and was never) fetched. Routes can be swapped
+while it runs, which is how a "second day" with edited stories is served on the same port.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -76,7 +76,8 @@ class SiteServer:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def set_routes(self, routes: Mapping[str, Route]) -> None:
@@ -104,7 +105,7 @@ class SiteServer:
             etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
             headers["ETag"] = etag
             headers.setdefault("Last-Modified", formatdate(1_700_000_000, usegmt=True))
-            if request.headers.get("If-None-Match") == etag:
+            if _not_modified(request, etag, headers["Last-Modified"]):
                 request.send_response(304)
                 request.send_header("ETag", etag)
                 request.send_header("Content-Length", "0")
@@ -117,6 +118,21 @@ class SiteServer:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(route.body)
+
+
+def _not_modified(request: BaseHTTPRequestHandler, etag: str, last_modified: str) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since otherwise."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        return parsedate_to_datetime(since) >= parsedate_to_datetime(last_modified)
+    except (TypeError, ValueError):
+        return False
 
 
 @contextmanager

@@ -324,7 +324,7 @@ class ArchiveSpider(scrapy.Spider):
             self._count("pages_alternate")
             if self.follow(analysis.canonical, depth, "canonical"):
                 yield self.page_request(analysis.canonical, depth, "canonical")
-        elif kind in ("not_html", "empty"):
+        elif kind in ("not_html", "empty", "unparsable"):
             self._count(f"skipped/{kind}")
         else:
             self._count("not_article")

@@ -155,3 +155,7 @@ def fetch(
         article=article,
         **extra,  # type: ignore[arg-type]
     )
+
+
+# The local news site for crawl tests (tests/corpus_site.py).
+from tests.corpus_site import corpus_site  # noqa: E402, F401
