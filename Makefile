@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := sqlite:///demo.db
-NA := $(BIN)/newsarchive --db $(DEMO_DB)
 
 .PHONY: install lint test demo bench clean
 
@@ -24,15 +23,11 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
-# Until the crawler lands, the demo loads bundled stories and queries them.
+# Serves the bundled demo newspaper on 127.0.0.1, crawls it twice (an edit in between) and
+# queries the archive. It writes demo.db, never your archive.db.
 demo: install
 	rm -f demo.db demo.db-wal demo.db-shm
-	$(BIN)/python -m crawler.demo_fixture --db $(DEMO_DB)
-	$(NA) stats
-	$(NA) search comet --collapse
-	$(NA) history 'https://www.harbor-times.example/2026/11/02/port-strike-ends.html?utm_source=demo'
-	$(NA) diff 'https://www.harbor-times.example/2026/11/02/port-strike-ends.html' --from 1
-	$(NA) export --format jsonl | head -c 400; echo
+	$(BIN)/python -m crawler.demo_tour --db $(DEMO_DB)
 
 bench: install
 	$(BIN)/python tests/bench/bench_storage.py --output docs/benchmarks.md

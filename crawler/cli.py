@@ -754,20 +754,49 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
     from rich.table import Table
 
     table = Table()
-    for column in ("id", "site", "trigger", "status", "started", "finished", "counters"):
-        table.add_column(column)
+    table.add_column("id", no_wrap=True)
+    table.add_column("site", overflow="ellipsis", max_width=18)
+    for column in ("status", "started", "took"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("counters", ratio=1)
     for r in found:
-        counters = ", ".join(f"{k}={v}" for k, v in _flat_counters(r.counters))
+        counters = _run_summary(r.counters)
+        took = (
+            f"{(r.finished_at - r.started_at).total_seconds():.0f} s"
+            if r.finished_at and r.started_at
+            else "-"
+        )
         table.add_row(
             str(r.id),
             r.site,
-            r.trigger,
-            r.status,
-            _fmt_time(r.started_at),
-            _fmt_time(r.finished_at),
-            counters or (r.error or ""),
+            f"{r.status}\n{r.trigger}",
+            r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
+            took,
+            "; ".join(filter(None, [counters, r.error or ""])),
         )
     _console().print(table)
+
+
+_SUMMARY_KEYS = (
+    ("pages_fetched", "pages"),
+    ("articles_new", "new"),
+    ("articles_changed", "changed"),
+    ("articles_unchanged", "unchanged"),
+    ("not_article", "not articles"),
+)
+
+
+def _run_summary(counters: dict[str, Any]) -> str:
+    """The counters people scan first; `runs --format json` has all of them."""
+    if "pages_fetched" not in counters:
+        return ", ".join(f"{k}={v}" for k, v in _flat_counters(counters))
+    parts = [f"{label} {counters.get(key, 0):,}" for key, label in _SUMMARY_KEYS]
+    errors = counters.get("errors", {})
+    total = sum(v for v in errors.values() if isinstance(v, int))
+    if total:
+        worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
+        parts.append(f"errors {total:,} (" + ", ".join(f"{k} {v}" for k, v in worst) + ")")
+    return ", ".join(parts)
 
 
 def _flat_counters(counters: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

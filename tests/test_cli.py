@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import _safe_for_terminal, cli
-from crawler.demo_fixture import load_demo
 from storage import Archive
+from tests.demo_stories import load_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 STRIKE = "https://www.harbor-times.example/2026/11/02/port-strike-ends.html"

@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from storage import Archive
 from storage.urls import canonicalize_url
 from tests.corpus_site import RunningCorpusSite, story_urls
@@ -54,12 +52,11 @@ def run_of(result: subprocess.CompletedProcess[str]) -> dict:
 
 def archived(db: str) -> dict[str, int]:
     """Canonical URL -> number of versions, for every article in the archive."""
-    with Archive(db, create=False) as archive:
-        with archive.engine.connect() as conn:
-            from sqlalchemy import text
+    with Archive(db, create=False) as archive, archive.engine.connect() as conn:
+        from sqlalchemy import text
 
-            rows = conn.execute(text("SELECT canonical_url, latest_version FROM articles"))
-            return {row[0]: row[1] for row in rows}
+        rows = conn.execute(text("SELECT canonical_url, latest_version FROM articles"))
+        return {row[0]: row[1] for row in rows}
 
 
 def story_key(path: str) -> str:

@@ -43,6 +43,7 @@ from typing import Any
 import psycopg
 import sqlalchemy
 import zstandard
+from report_file import write_block  # tests/bench is on sys.path when run as a script
 
 import storage
 from storage import Archive, ExtractedArticle, FetchRecord, Outcome, SearchFilters
@@ -1139,18 +1140,6 @@ def run(args: argparse.Namespace, report: Report, backends: list[Backend]) -> No
     report.compression = bench_compression(pages, sqlite_backend, args.repeats)
 
 
-HISTORY_HEADING = "## What each change bought"
-
-
-def _kept_history(path: Path) -> str:
-    """The hand-written optimization log at the end of the old file, carried over as is."""
-    if not path.exists():
-        return ""
-    old = path.read_text(encoding="utf-8")
-    at = old.find(HISTORY_HEADING)
-    return "\n" + old[at:] if at >= 0 else ""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pg = None if args.no_postgres else PostgresBackend(args.pg_url)
@@ -1166,8 +1155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.seconds = time.perf_counter() - _STARTED
     report.machine.append(f"- Load average (1/5/15 min) at the end: {load_average()}")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render(report) + _kept_history(args.output), encoding="utf-8")
+        write_block(args.output, "storage", render(report))
         log(f"wrote {args.output}")
     print_summary(report)
     return 0

@@ -1,27 +1,23 @@
-"""Load the bundled demo stories into an archive (`make demo` until the crawler lands).
+"""Invented stories recorded straight into an archive: fixtures for the query commands.
 
-The fixture is a sequence of fetches, as a crawler would record them: the same story three
+The CLI tests need an archive with known edits and duplicates without running a crawl. The
+fixture is a sequence of fetches, as a crawler would record them: the same story three
 times (a headline edit, then a correction), and one wire story on two sites. Each fetch gets
 a small HTML page built from its fields, so `show --html` and WARC export have real bodies.
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
-import logging
-import sys
 from datetime import UTC, datetime, timedelta
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from storage.archive import Archive
-from storage.records import ExtractedArticle, FetchRecord, Outcome
+from storage.records import ExtractedArticle, FetchRecord
 
 __all__ = ["load_demo"]
-
-log = logging.getLogger(__name__)
 
 
 def _page(entry: dict[str, Any]) -> bytes:
@@ -53,7 +49,7 @@ def _article(entry: dict[str, Any]) -> ExtractedArticle:
 
 def load_demo(archive: Archive) -> dict[str, int]:
     """Record every fixture fetch, one manual run per site; returns outcome counts."""
-    data = json.loads(resources.files("crawler").joinpath("demo/stories.json").read_text("utf-8"))
+    data = json.loads((Path(__file__).parent / "data" / "demo_stories.json").read_text("utf-8"))
     counts: dict[str, int] = {}
     per_run: dict[int, dict[str, int]] = {}
     start = datetime.now(UTC) - timedelta(hours=len(data["fetches"]))
@@ -79,19 +75,3 @@ def load_demo(archive: Archive) -> dict[str, int]:
     for run_id in runs.values():
         archive.finish_run(run_id, "succeeded", counters=per_run.get(run_id, {}))
     return counts
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--db", default="sqlite:///demo.db", help="archive database URL")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    with Archive(args.db) as archive:
-        counts = load_demo(archive)
-    summary = ", ".join(f"{Outcome(k).value}={v}" for k, v in sorted(counts.items()))
-    print(f"loaded demo stories into {args.db}: {summary}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

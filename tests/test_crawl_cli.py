@@ -1,0 +1,212 @@
+"""Manual runs against the bundled demo site: sites.toml, settings priority, custom spiders,
+`scrapy crawl news -a site=...`, limits and configuration errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo_site import DRAFT_PATHS, STORY_PATHS, demo_routes
+from crawler.siteserver import SiteServer
+from storage import Archive
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+
+
+@pytest.fixture
+def demo() -> Iterator[SiteServer]:
+    server = SiteServer({}).start()
+    server.set_routes(demo_routes(server.url, day=1))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def sites_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "sites.toml"
+    path.write_text(body)
+    return path
+
+
+def newsarchive(tmp_path: Path, *args: str, sites: Path | None = None):
+    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}"}
+    if sites is not None:
+        env["NEWSARCHIVE_SITES"] = str(sites)
+    return subprocess.run(
+        [str(BIN / "newsarchive"), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def crawl_json(result: subprocess.CompletedProcess[str]) -> dict:
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = json.loads(result.stdout)
+    return run
+
+
+def test_configured_site_with_a_custom_spider(demo: SiteServer, tmp_path: Path) -> None:
+    sites = sites_file(
+        tmp_path,
+        f'[sites.harbor]\nstart_urls = ["{demo.url}/"]\nspider = "harbor_times"\n',
+    )
+    run = crawl_json(
+        newsarchive(tmp_path, "crawl", "harbor", *FAST, "--format", "json", sites=sites)
+    )
+    assert run["site"] == "harbor" and run["status"] == "succeeded"
+    assert run["counters"]["articles_new"] == len(STORY_PATHS[1])
+    requested = [entry.path for entry in demo.log]
+    # its follow() rule: tag and author pages are never fetched
+    assert not [p for p in requested if p.startswith(("/tag/", "/author/"))]
+    assert not [p for p in requested if p in DRAFT_PATHS]
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
+        snapshot = archive.snapshot(
+            demo.url + "/local/2026/11/comet-lights-up-sky-over-harbor.html"
+        )
+        # its field selectors: the body is the story paragraphs only (no standfirst)
+        assert snapshot.sources["text"] == "selector"
+        assert snapshot.text.startswith("Hundreds of people crowded onto the breakwater")
+        assert snapshot.tags == ["harbor"]
+        assert snapshot.authors == ["Ines Duarte"]
+        assert snapshot.sources["authors"] == "json-ld"
+        cafe = archive.snapshot(
+            demo.url + "/local/2026/11/cafe-opens-in-lighthouse-keepers-cottage.html"
+        )
+        assert "caf\u00e9" in cafe.text.lower() and "\u2019" in cafe.text + (cafe.title or "")
+
+
+def test_scrapy_crawl_news_from_the_project_root(demo: SiteServer, tmp_path: Path) -> None:
+    sites = sites_file(tmp_path, f'[sites.demo]\nstart_urls = ["{demo.url}/"]\n')
+    db = f"sqlite:///{tmp_path / 'scrapy.db'}"
+    result = subprocess.run(
+        [
+            str(BIN / "scrapy"), "crawl", "news", "-a", "site=demo",
+            "-s", f"NEWSARCHIVE_DB={db}", "-s", f"NEWSARCHIVE_SITES={sites}",
+            "-s", "LOG_LEVEL=WARNING", *FAST,
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Archive(db, create=False) as archive:
+        (run,) = archive.runs()
+        assert run.site == "demo" and run.status == "succeeded"
+        assert run.counters["articles_new"] == len(STORY_PATHS[1])
+
+
+def test_command_line_settings_beat_site_settings(demo: SiteServer, tmp_path: Path) -> None:
+    sites = sites_file(
+        tmp_path,
+        f'[sites.demo]\nstart_urls = ["{demo.url}/"]\nsettings = {{ NEWSARCHIVE_MAX_PAGES = 3 }}\n',
+    )
+    run = crawl_json(newsarchive(tmp_path, "crawl", "demo", *FAST, "--format", "json", sites=sites))
+    assert run["counters"]["pages_fetched"] == 3
+    assert run["counters"]["skipped"]["max_pages"] >= 1
+    run = crawl_json(
+        newsarchive(
+            tmp_path,
+            "crawl",
+            "demo",
+            *FAST,
+            "-s",
+            "NEWSARCHIVE_MAX_PAGES=5",
+            "--format",
+            "json",
+            sites=sites,
+        )
+    )
+    assert run["counters"]["pages_fetched"] == 5
+    run = crawl_json(
+        newsarchive(
+            tmp_path, "crawl", demo.url + "/", *FAST, "--max-pages", "2", "--format", "json"
+        )
+    )
+    assert run["counters"]["pages_fetched"] == 2
+
+
+def test_since_skips_old_feed_and_sitemap_items(demo: SiteServer, tmp_path: Path) -> None:
+    run = crawl_json(
+        newsarchive(
+            tmp_path,
+            "crawl",
+            demo.url + "/",
+            *FAST,
+            "--since",
+            "2026-11-04",
+            "--max-depth",
+            "0",
+            "--format",
+            "json",
+        )
+    )
+    # With link following off, only feed and sitemap items are fetched: those from
+    # 4 and 5 November (three stories), not the five older ones.
+    assert run["counters"]["skipped"]["too_old"] >= 5
+    assert run["counters"]["articles_new"] == 3
+
+
+def test_summary_line_and_exit_status(demo: SiteServer, tmp_path: Path) -> None:
+    result = newsarchive(tmp_path, "crawl", demo.url + "/", *FAST)
+    assert result.returncode == 0
+    assert result.stdout == ""
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("run ")]
+    assert "succeeded" in line and f"{len(STORY_PATHS[1])} new" in line
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\nmax_depth = "deep"\n', "max_depth"),
+        ("[sites.demo]\nfeeds = []\n", "sites.demo.start_urls: required"),
+        ("[sites.demo\n", "not valid TOML"),
+    ],
+)
+def test_invalid_sites_file_fails_with_the_key(tmp_path: Path, body: str, message: str) -> None:
+    sites = sites_file(tmp_path, body)
+    for args in (("crawl", "demo"), ("sites",)):
+        result = newsarchive(tmp_path, *args, sites=sites)
+        assert result.returncode == 2
+        assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_unknown_site_and_bad_setting(tmp_path: Path) -> None:
+    sites = sites_file(tmp_path, '[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    result = newsarchive(tmp_path, "crawl", "nope", sites=sites)
+    assert result.returncode == 2 and "'nope': not a site" in result.stderr
+    result = newsarchive(tmp_path, "crawl", "demo", "-s", "NOEQUALS", sites=sites)
+    assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+    result = newsarchive(tmp_path, "crawl", "ftp://127.0.0.1/")
+    assert result.returncode == 2 and "not an http(s) URL" in result.stderr
+
+
+def test_sites_command_lists_the_file(tmp_path: Path) -> None:
+    sites = sites_file(
+        tmp_path,
+        '[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\nschedule = "every 30m"\n'
+        'since = "2d"\n',
+    )
+    result = newsarchive(tmp_path, "sites", "--format", "json", sites=sites)
+    assert result.returncode == 0
+    (site,) = json.loads(result.stdout)
+    assert site["name"] == "demo" and site["schedule"] == "every 30m"
+    assert site["since"] == 2 * 86400 and site["spider"] == "news"
+    table = newsarchive(tmp_path, "sites", sites=sites)
+    assert table.returncode == 0 and "demo" in table.stdout and "every 30m" in table.stdout
+
+
+def test_unusable_database_fails_before_crawling(demo: SiteServer, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(BIN / "newsarchive"), "--db", f"sqlite:///{tmp_path}/missing/dir/a.db", "crawl",
+         demo.url + "/"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: database error") and result.stderr.count("\n") == 1
+    assert demo.log == []

@@ -1,0 +1,103 @@
+"""Small rules of the crawl machinery: fingerprints, Retry-After, run status and counters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime
+
+import pytest
+from scrapy import Request
+
+from crawler.fingerprints import CanonicalRequestFingerprinter
+from crawler.middlewares import retry_after_seconds, validator_key
+from crawler.pipelines import collect_counters, run_status
+from crawler.workers import ExtractionPool, PageTimeoutError, WorkerCrashedError
+
+
+def test_tracking_parameters_and_fragments_share_one_fingerprint() -> None:
+    fingerprint = CanonicalRequestFingerprinter().fingerprint
+    base = fingerprint(Request("https://Example.com:443/a/story.html"))
+    for variant in (
+        "https://example.com/a/story.html?utm_source=rss&utm_medium=feed",
+        "https://example.com/a/story.html#comments",
+        "https://EXAMPLE.com/a/story.html?fbclid=xyz",
+    ):
+        assert fingerprint(Request(variant)) == base, variant
+    assert fingerprint(Request("https://example.com/a/story.html?page=2")) != base
+    assert fingerprint(Request("https://example.com/a/other.html")) != base
+    assert fingerprint(Request("https://example.com/a/story.html", method="POST")) != base
+
+
+def test_validator_keys_follow_the_canonical_url() -> None:
+    key = validator_key("http://127.0.0.1:8000/news/a.html")
+    assert key is not None and len(key) == 8
+    assert validator_key("http://127.0.0.1:8000/news/a.html?utm_campaign=x#top") == key
+    assert validator_key("not a url at all") is None
+
+
+def test_retry_after_seconds_and_dates() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds(b"120") == 120
+    assert retry_after_seconds("Fri, 27 Nov 2026 12:00:30 GMT", now) == 30
+    assert retry_after_seconds("Fri, 27 Nov 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds(b"soon") is None
+    assert retry_after_seconds(None) is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        ("finished", "succeeded"),
+        ("closespider_timeout", "succeeded"),
+        ("shutdown", "interrupted"),
+        ("cancelled", "interrupted"),
+        ("database_error", "failed"),
+    ],
+)
+def test_run_status_from_close_reason(reason: str, status: str) -> None:
+    assert run_status(reason) == status
+
+
+def test_counters_nest_by_group_and_skip_non_numbers() -> None:
+    stats = {
+        "newsarchive/pages_fetched": 10,
+        "newsarchive/errors/http_500": 2,
+        "newsarchive/errors/timeout": 1,
+        "newsarchive/run_id": 7,
+        "newsarchive/run_status": "succeeded",
+        "downloader/request_count": 12,
+    }
+    assert collect_counters(stats) == {
+        "pages_fetched": 10,
+        "errors": {"http_500": 2, "timeout": 1},
+    }
+
+
+def _crash() -> None:
+    os._exit(3)
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_worker_pool_limits_time_and_replaces_crashed_workers() -> None:
+    async def scenario() -> list[object]:
+        pool = ExtractionPool(workers=1, timeout=1.0)
+        pool.start()
+        outcomes: list[object] = []
+        try:
+            for call in ((_sleep, 5.0), (_crash,), (_sleep, 0.01)):
+                try:
+                    outcomes.append(await pool.run(*call))
+                except (PageTimeoutError, WorkerCrashedError) as exc:
+                    outcomes.append(type(exc))
+        finally:
+            pool.close()
+        return outcomes
+
+    assert asyncio.run(scenario()) == [PageTimeoutError, WorkerCrashedError, 0.01]
