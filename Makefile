@@ -30,6 +30,7 @@ demo: install
 	$(BIN)/python -m crawler.demo_tour --db $(DEMO_DB)
 
 bench: install
+	$(BIN)/python tests/bench/bench_extraction.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_storage.py --output docs/benchmarks.md
 
 clean:
