@@ -90,7 +90,7 @@ def run_crawls(
             display.stop()
     results = []
     for site, crawler in crawlers:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+        stats = _stats_of(crawler)
         from crawler.pipelines import collect_counters
 
         results.append(
@@ -103,6 +103,15 @@ def run_crawls(
             )
         )
     return results
+
+
+def _stats_of(crawler: Any) -> dict[str, Any]:
+    """A crawler's stats, or nothing before its crawl has started (or if it never did)."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:
+        return {}
+    return dict(stats.get_stats()) if stats is not None else {}
 
 
 def summary_line(result: CrawlResult) -> str:
@@ -164,7 +173,7 @@ class _LiveCounters:
             table.add_column(title, justify="right")
         table.add_column("errors", justify="right")
         for name, crawler in self.crawlers:
-            stats = crawler.stats.get_stats() if crawler.stats else {}
+            stats = _stats_of(crawler)
             errors = sum(
                 v for k, v in stats.items() if k.startswith(STAT + "errors/") and isinstance(v, int)
             )

@@ -210,3 +210,54 @@ def test_unusable_database_fails_before_crawling(demo: SiteServer, tmp_path: Pat
     assert result.returncode == 1
     assert result.stderr.startswith("error: database error") and result.stderr.count("\n") == 1
     assert demo.log == []
+
+
+def test_live_counters_on_a_terminal(demo: SiteServer, tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}", "COLUMNS": "100"}
+    process = subprocess.Popen(
+        [str(BIN / "newsarchive"), "crawl", demo.url + "/", *FAST],
+        stdout=follower, stderr=follower, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = output.decode("utf-8", errors="replace")
+    assert "newsarchive crawl" in text  # the live table's title
+    assert "Traceback" not in text
+    assert "succeeded" in text
+
+
+def test_ctrl_c_marks_the_run_interrupted(demo: SiteServer, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    slow = (
+        "-s", "DOWNLOAD_DELAY=1", "-s", "DOWNLOAD_DELAY_JITTER=0",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [str(BIN / "newsarchive"), "--db", db, "crawl", demo.url + "/", *slow],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "interrupted" in err
+    with Archive(db, create=False) as archive:
+        (run,) = archive.runs()
+        assert run.status == "interrupted" and run.finished_at is not None
+        assert run.counters["pages_fetched"] < 16, err
