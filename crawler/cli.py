@@ -264,7 +264,10 @@ def crawl(
     )
     # Open (and migrate) the archive once up front: a bad --db fails here, in one line.
     Archive(ctx.obj["db"]).close()
-    results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
+    try:
+        results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
     for result in results:
         click.echo(summary_line(result), err=True)
     if fmt == "json":

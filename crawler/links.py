@@ -18,6 +18,74 @@ __all__ = ["MAX_LINKS", "PageLinks", "page_links"]
 MAX_LINKS = 5000
 
 
+# Links to files that are never news pages: fetching them would only waste bandwidth.
+_SKIPPED_EXTENSIONS = frozenset(
+    [
+        "7z",
+        "apk",
+        "avi",
+        "bin",
+        "bmp",
+        "bz2",
+        "css",
+        "csv",
+        "dmg",
+        "doc",
+        "docx",
+        "eps",
+        "exe",
+        "flac",
+        "flv",
+        "gif",
+        "gz",
+        "ico",
+        "iso",
+        "jpeg",
+        "jpg",
+        "js",
+        "json",
+        "m4a",
+        "m4v",
+        "mkv",
+        "mov",
+        "mp3",
+        "mp4",
+        "mpeg",
+        "mpg",
+        "msi",
+        "odp",
+        "ods",
+        "odt",
+        "ogg",
+        "otf",
+        "pdf",
+        "png",
+        "ppt",
+        "pptx",
+        "ps",
+        "rar",
+        "rss",
+        "svg",
+        "swf",
+        "tar",
+        "tgz",
+        "tif",
+        "tiff",
+        "ttf",
+        "wav",
+        "webm",
+        "webp",
+        "wma",
+        "wmv",
+        "woff",
+        "woff2",
+        "xls",
+        "xlsx",
+        "xz",
+        "zip",
+    ]
+)
+
 # Anchor text this long reads as a headline: listing pages are made of them.
 HEADLINE_CHARS = 30
 
@@ -55,7 +123,7 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             scheme = urlsplit(url).scheme
         except ValueError:
             continue
-        if scheme in ("http", "https"):
+        if scheme in ("http", "https") and not _is_file(url):
             seen.setdefault(url, None)
             text = " ".join(node.text_content().split())
             if len(text) >= HEADLINE_CHARS:
@@ -64,3 +132,9 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             if len(seen) >= MAX_LINKS:
                 break
     return PageLinks(list(seen), len(headlines), sum(headlines.values()), frozenset(texts))
+
+
+def _is_file(url: str) -> bool:
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    _, dot, extension = last.rpartition(".")
+    return bool(dot) and extension.lower() in _SKIPPED_EXTENSIONS

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crawler.sites import SiteConfig
+from crawler.sites import SiteConfig, SitesConfigError
 
 __all__ = ["CrawlResult", "build_settings", "run_crawls"]
 
@@ -71,6 +71,13 @@ def run_crawls(
     for handler in list(logging.root.handlers):
         logging.root.removeHandler(handler)
     loader = SpiderLoader.from_settings(settings.frozencopy())
+    known = loader.list()
+    for site in sites:
+        if site.spider not in known:
+            raise SitesConfigError(
+                f"sites.{site.name}.spider: no spider named {site.spider!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )
     spider_classes = [loader.load(site.spider) for site in sites]
     process = AsyncCrawlerProcess(settings)
     crawlers = []

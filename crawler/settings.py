@@ -50,7 +50,8 @@ REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprints.CanonicalRequestFingerprinte
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt and everything else: a request off the site goes nowhere.
     "crawler.middlewares.SiteScopeMiddleware": 40,
-    "crawler.middlewares.PageBudgetMiddleware": 45,
+    # After robots.txt: a disallowed page does not use up the budget.
+    "crawler.middlewares.PageBudgetMiddleware": 110,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # Replaces Scrapy's RetryMiddleware to honour Retry-After.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

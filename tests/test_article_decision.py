@@ -100,3 +100,21 @@ def test_non_html_and_empty_pages() -> None:
         "unparsable",
     )
     assert analyze("/soup.html", b"\x00\x01<<<>>>&&&;;").kind == "unparsable"
+
+
+def test_links_skip_files_fragments_and_other_schemes() -> None:
+    from crawler.extract import parse_html
+    from crawler.links import page_links
+
+    tree = parse_html(
+        '<html><body><base href="/news/"><a href="a.html#top">A</a><a href="a.html">A</a>'
+        '<a href="/img/photo.JPG">photo</a><a href="report.pdf">pdf</a>'
+        '<a href="mailto:x@example.com">mail</a><a href="javascript:void(0)">js</a>'
+        '<a href="ftp://127.0.0.1/f">ftp</a><a href="b.html" rel="nofollow">b</a>'
+        '<a href="c.html" rel="next nofollow">c</a><p>text</p></body></html>'
+    )
+    assert tree is not None
+    assert page_links(tree, BASE + "/x/y.html").urls == [
+        BASE + "/news/a.html",
+        BASE + "/news/c.html",
+    ]

@@ -261,3 +261,13 @@ def test_ctrl_c_marks_the_run_interrupted(demo: SiteServer, tmp_path: Path) -> N
         (run,) = archive.runs()
         assert run.status == "interrupted" and run.finished_at is not None
         assert run.counters["pages_fetched"] < 16, err
+
+
+def test_unknown_spider_is_a_configuration_error(tmp_path: Path) -> None:
+    sites = sites_file(
+        tmp_path, '[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\nspider = "nosuch"\n'
+    )
+    result = newsarchive(tmp_path, "crawl", "demo", sites=sites)
+    assert result.returncode == 2
+    assert "sites.demo.spider: no spider named 'nosuch'" in result.stderr
+    assert "harbor_times" in result.stderr and "Traceback" not in result.stderr
