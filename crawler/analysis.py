@@ -36,6 +36,8 @@ class PageRules:
     selectors: tuple[tuple[str, str], ...] = ()
     options: ExtractionOptions = field(default_factory=ExtractionOptions)
     want_links: bool = True
+    # False when the page's own rel=canonical led back to it through a redirect.
+    follow_canonical: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,9 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
     meta = read_page_meta(tree, page.final_url)
     links = page_links(tree, page.final_url)
     link_urls = links.urls if rules.want_links else []
-    canonical = _same_site_canonical(page.final_url, meta.canonical)
+    canonical = (
+        _same_site_canonical(page.final_url, meta.canonical) if rules.follow_canonical else None
+    )
     if canonical is not None:
         return _not_article(
             page, "alternate", links=link_urls, feeds=meta.feed_links, canonical=canonical

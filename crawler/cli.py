@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from crawler.timespec import parse_moment
+from crawler.timespec import format_duration, parse_moment
 
 if TYPE_CHECKING:
     from storage.archive import Archive
@@ -255,13 +255,16 @@ def crawl(
     if len(set(names)) != len(names):
         _fail("the same site is named twice", EXIT_USAGE)
     verbose = ctx.obj.get("verbose", 0)
-    scrapy_settings = build_settings(
-        ctx.obj["db"],
-        _setting_overrides(settings),
-        sites_path=ctx.obj["sites"],
-        max_pages=max_pages,
-        log_level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)],
-    )
+    try:
+        scrapy_settings = build_settings(
+            ctx.obj["db"],
+            _setting_overrides(settings),
+            sites_path=ctx.obj["sites"],
+            max_pages=max_pages,
+            log_level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)],
+        )
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
     # Open (and migrate) the archive once up front: a bad --db fails here, in one line.
     Archive(ctx.obj["db"]).close()
     try:
@@ -305,7 +308,7 @@ def sites_command(ctx: click.Context, fmt: str) -> None:
                     "allow": list(c.allow),
                     "deny": list(c.deny),
                     "max_depth": c.max_depth,
-                    "since": c.since.total_seconds() if c.since else None,
+                    "since": format_duration(c.since) if c.since else None,
                     "schedule": c.schedule,
                     "spider": c.spider,
                     "settings": dict(c.settings),
@@ -322,6 +325,7 @@ def sites_command(ctx: click.Context, fmt: str) -> None:
     table = Table()
     for column in ("site", "start URLs", "feeds", "sitemaps", "depth", "since", "schedule"):
         table.add_column(column)
+    table.add_column("spider")
     for c in configs.values():
         table.add_row(
             c.name,
@@ -329,8 +333,9 @@ def sites_command(ctx: click.Context, fmt: str) -> None:
             "\n".join(c.feeds) or "auto",
             "\n".join(c.sitemaps) or "robots.txt",
             str(c.max_depth),
-            str(c.since) if c.since else "-",
+            format_duration(c.since) if c.since else "-",
             c.schedule or "-",
+            c.spider,
         )
     _console().print(table)
 

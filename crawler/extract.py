@@ -330,4 +330,7 @@ def _date(value: Any) -> datetime | None:
         return None
     if not 1990 <= moment.year <= 2100:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return None

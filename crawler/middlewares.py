@@ -12,10 +12,12 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from crawler.sites import SiteConfig
 
 __all__ = [
+    "CanonicalRedirectMiddleware",
     "ConditionalRequestMiddleware",
     "PageBudgetMiddleware",
     "RetryAfterMiddleware",
@@ -70,15 +73,10 @@ class SiteScopeMiddleware:
         if parts.scheme not in ("http", "https"):
             stats.inc_value(STAT + "blocked/scheme")
             raise IgnoreRequest(f"scheme {parts.scheme!r} is not http or https")
-        host = (parts.hostname or "").rstrip(".")
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if not (site.allows_host(f"{host}:{port}" if port else host) or site.allows_host(host)):
+        if not site.allows_url(request.url):
             stats.inc_value(STAT + "blocked/offsite")
             log.debug("blocked a request off the site: %s", request.url)
-            raise IgnoreRequest(f"{host} is not a host of site {site.name}")
+            raise IgnoreRequest(f"{parts.netloc} is not a host of site {site.name}")
 
 
 class PageBudgetMiddleware:
@@ -109,7 +107,7 @@ class PageBudgetMiddleware:
 
 
 def validator_key(url: str) -> bytes | None:
-    """8 bytes per known URL keeps the validator table small on large archives."""
+    """An 8-byte key per known URL (instead of the URL) keeps the validator table small."""
     try:
         canonical = canonicalize_url(url)
     except InvalidURLError:
@@ -189,8 +187,10 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 class RetryAfterMiddleware(RetryMiddleware):
     """Scrapy's retries on 5xx/429, but waiting as long as the server's Retry-After asks.
 
-    A server asking for longer than NEWSARCHIVE_MAX_RETRY_AFTER is not retried in this run
-    (the page counts as an error); waiting would only hold the crawl hostage.
+    The wait is put on the site's download slot, so every request to that site waits, not
+    just the retried one (that is what the server asked for), and no download slot is held
+    while waiting. A server asking for longer than NEWSARCHIVE_MAX_RETRY_AFTER is not
+    retried in this run (the page counts as an error): waiting would hold the crawl hostage.
     """
 
     def __init__(self, settings: Any) -> None:
@@ -203,10 +203,61 @@ class RetryAfterMiddleware(RetryMiddleware):
     ) -> Any:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
+        reason = f"HTTP {response.status}"
+        allowed = request.meta.get("max_retry_times", self.max_retry_times)
+        if request.meta.get("retry_times", 0) + 1 > allowed:
+            return self._retry(request, reason) or response  # gives up, and logs it
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
         if wait is not None and wait > self.max_wait:
             self.crawler.stats.inc_value(STAT + "skipped/retry_after_too_long")
             return response
-        if wait:
+        if wait and not self._hold_site(request, wait):
             await asyncio.sleep(wait)
-        return self._retry(request, f"HTTP {response.status}") or response
+        return self._retry(request, reason) or response
+
+    def _hold_site(self, request: Request, wait: float) -> bool:
+        """Push the site's next download `wait` seconds away; False if there is no delay
+        slot to push (DOWNLOAD_DELAY 0), in which case the caller waits itself."""
+        engine = self.crawler.engine
+        downloader = getattr(engine, "downloader", None)
+        if downloader is None:
+            return False
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is None or slot.download_delay() <= 0:
+            return False
+        slot.lastseen = max(slot.lastseen, monotonic() + wait - slot.download_delay())
+        return True
+
+
+def _canonical(url: str) -> str | None:
+    try:
+        return canonicalize_url(url)
+    except InvalidURLError:
+        return None
+
+
+class CanonicalRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, plus redirects that lead back to the same story.
+
+    Fingerprints are canonical URLs, so `/story?utm_source=x` -> 301 -> `/story` would be
+    dropped by the duplicate filter as "already seen" and the story never fetched. A
+    redirect whose target is the same story as the request (or as the page whose
+    rel=canonical sent us here, when the canonical redirects back to it) is let through
+    the filter; REDIRECT_MAX_TIMES still ends loops.
+    """
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
+        result = super().process_response(request, response)
+        if result is request or not hasattr(result, "dont_filter"):
+            return result
+        target = _canonical(result.url)
+        seen = {_canonical(u) for u in (request.url, *request.meta.get("redirect_urls", ()))}
+        canonical_of = request.meta.get("na_canonical_of")
+        if target is not None and target in seen:
+            result.dont_filter = True
+        elif target is not None and canonical_of and target == _canonical(canonical_of):
+            # The page named a canonical that redirects straight back to it: the page is
+            # the story after all, so archive it instead of treating it as a copy again.
+            result.dont_filter = True
+            result.meta["na_ignore_canonical"] = True
+        return result

@@ -44,7 +44,6 @@ _FEED_TYPES = {
     "application/rss+xml",
     "application/atom+xml",
     "application/feed+json",
-    "application/json",
     "application/rdf+xml",
 }
 _MAX_JSON_LD = 2 * 1024 * 1024
@@ -125,10 +124,19 @@ def _read_link(node: HtmlElement, page: PageMeta, base_url: str) -> None:
         return
     if "canonical" in rels and page.canonical is None:
         page.canonical = absolute
-    elif "alternate" in rels and (node.get("type") or "").strip().lower() in _FEED_TYPES:
+    elif "alternate" in rels and _is_feed(node.get("type"), absolute):
         page.feed_links.append(absolute)
     elif "next" in rels:
         page.next_links.append(absolute)
+
+
+def _is_feed(media_type: str | None, url: str) -> bool:
+    """RSS, Atom, RDF and JSON Feed links; plain `application/json` only when the URL says
+    feed (WordPress marks its REST API `/wp-json/...` links the same way)."""
+    kind = (media_type or "").split(";")[0].strip().lower()
+    if kind in _FEED_TYPES:
+        return True
+    return kind == "application/json" and "feed" in url.lower() and "wp-json" not in url
 
 
 def _read_json_ld(text: str, page: PageMeta) -> None:

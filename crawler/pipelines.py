@@ -9,7 +9,6 @@ unwritten batch, never the crawl (a next run simply fetches those pages again).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
@@ -37,13 +36,37 @@ _OUTCOME_STAT = {
     Outcome.UNCHANGED: "articles_unchanged",
     Outcome.REJECTED: "errors/rejected",
 }
-_SUCCESS_REASONS = {"finished", "max_pages"}
+_SUCCESS_REASONS = {
+    "finished",
+    "max_pages",
+    "closespider_timeout",
+    "closespider_itemcount",
+    "closespider_pagecount",
+    "closespider_timeout_no_item",
+}
 _INTERRUPT_REASONS = {"shutdown", "cancelled"}
+# Counters every run reports, zero or not, so scripts and health checks can rely on them.
+CORE_COUNTERS = (
+    "pages_fetched",
+    "articles_new",
+    "articles_changed",
+    "articles_unchanged",
+    "checked_304",
+    "not_article",
+)
+# Database failures a batch is retried on before the run gives up (a failover, a reset).
+WRITE_ATTEMPTS = 3
 
 
-def run_status(reason: str) -> str:
-    """The crawl run's status for a spider's close reason."""
-    if reason in _SUCCESS_REASONS or reason.startswith("closespider_"):
+def run_status(reason: str, counters: dict[str, Any] | None = None) -> str:
+    """The crawl run's status for a spider's close reason (and what it managed to fetch).
+
+    A run that fetched no page at all but hit errors (a mistyped or unreachable start URL)
+    failed, even though the spider itself finished normally.
+    """
+    if counters is not None and not counters.get("pages_fetched") and counters.get("errors"):
+        return "failed"
+    if reason in _SUCCESS_REASONS:
         return "succeeded"
     if reason in _INTERRUPT_REASONS:
         return "interrupted"
@@ -52,7 +75,7 @@ def run_status(reason: str) -> str:
 
 def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
     """`newsarchive/...` stats as the run's counters: `errors/timeout` nests as errors.timeout."""
-    counters: dict[str, Any] = {}
+    counters: dict[str, Any] = dict.fromkeys(CORE_COUNTERS, 0)
     for key, value in sorted(stats.items()):
         if not key.startswith(STAT) or not isinstance(value, int | float):
             continue
@@ -87,6 +110,7 @@ class ArchivePipeline:
         self._pending: list[PreparedFetch] = []
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._closing: asyncio.Future[None] | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -118,9 +142,13 @@ class ArchivePipeline:
         self._ticker = asyncio.ensure_future(self._tick())
 
     async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_seconds)
-            await self._flush()
+        """Flush every few seconds; never cancelled mid-write (close_spider sets the event
+        and waits), so a batch's outcomes are always counted before the run is recorded."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.flush_seconds)
+            except TimeoutError:
+                await self._flush()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArchivedFetch) or self.archive is None:
@@ -142,12 +170,28 @@ class ArchivePipeline:
             if not self._pending or self.archive is None or self.failure is not None:
                 return
             batch, self._pending = self._pending, []
+            results = await self._write(batch)
+            if results is not None:
+                self._count(results)
+
+    async def _write(self, batch: list[PreparedFetch]) -> list[RecordResult] | None:
+        """record_fetches commits all or nothing, so a failed batch can be retried whole."""
+        from sqlalchemy.exc import OperationalError
+
+        assert self.archive is not None
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                results = await asyncio.to_thread(self.archive.record_fetches, batch)
+                return await asyncio.to_thread(self.archive.record_fetches, batch)
+            except OperationalError as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    self._fail(exc, len(batch))
+                    return None
+                log.warning("archive write failed (attempt %d), retrying: %s", attempt, exc)
+                await asyncio.sleep(2**attempt)
             except Exception as exc:
                 self._fail(exc, len(batch))
-                return
-        self._count(results)
+                return None
+        return None
 
     def _count(self, results: list[RecordResult]) -> None:
         for result in results:
@@ -169,20 +213,25 @@ class ArchivePipeline:
             )
 
     async def close_spider(self) -> None:
+        self._stopping.set()
         if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await self._ticker
         await self._flush()
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Record how the run ended; runs after close_spider's final flush."""
         if self.archive is None or self.run_id is None:
             return
-        status = "failed" if self.failure else run_status(reason)
-        self._stats.set_value(STAT + "run_status", status)
         counters = collect_counters(self._stats.get_stats())
-        error = self.failure or (None if status != "failed" else f"closed: {reason}")
+        status = "failed" if self.failure else run_status(reason, counters)
+        self._stats.set_value(STAT + "run_status", status)
+        error = self.failure
+        if status == "failed" and error is None:
+            error = (
+                f"closed: {reason}"
+                if reason not in _SUCCESS_REASONS
+                else "no page could be fetched (see errors)"
+            )
         try:
             await asyncio.to_thread(self.archive.finish_run, self.run_id, status, counters, error)
         except Exception as exc:

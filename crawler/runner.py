@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crawler.sites import SiteConfig, SitesConfigError
+from crawler.sites import SiteConfig, SitesConfigError, check_setting_value
 
 __all__ = ["CrawlResult", "build_settings", "run_crawls"]
 
@@ -52,6 +52,7 @@ def build_settings(
         settings.set("NEWSARCHIVE_MAX_PAGES", max_pages, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     for name, value in overrides.items():
+        check_setting_value(name, value, f"-s {name}")
         settings.set(name, value, priority="cmdline")
     return settings
 
@@ -80,10 +81,17 @@ def run_crawls(
             )
     spider_classes = [loader.load(site.spider) for site in sites]
     process = AsyncCrawlerProcess(settings)
+    # One pool of extraction workers for all the sites of this command: four sites must
+    # not start four pools of one process per core.
+    from crawler.workers import ExtractionPool
+
+    pool = ExtractionPool(
+        settings.getint("NEWSARCHIVE_WORKERS"), settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT")
+    )
     crawlers = []
     for site, spider_class in zip(sites, spider_classes, strict=True):
         crawler = process.create_crawler(spider_class)
-        process.crawl(crawler, site=site, since=since)
+        process.crawl(crawler, site=site, since=since, pool=pool)
         crawlers.append((site, crawler))
     display = (
         _LiveCounters([(site.name, crawler) for site, crawler in crawlers]) if progress else None

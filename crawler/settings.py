@@ -56,8 +56,14 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's RetryMiddleware to honour Retry-After.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Replaces Scrapy's RedirectMiddleware so a redirect to the same story is not dropped.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.CanonicalRedirectMiddleware": 600,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
+# Retries that run out are counted per kind in the run's counters; no traceback per page.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 
 # --- newsarchive.
 NEWSARCHIVE_DB = os.environ.get("NEWSARCHIVE_DB", "sqlite:///archive.db")

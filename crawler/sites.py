@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ __all__ = [
     "SiteConfig",
     "SitesConfigError",
     "adhoc_site",
+    "check_setting_value",
     "load_sites",
     "parse_sites",
     "resolve_targets",
@@ -34,6 +36,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 _SETTING_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Keys a `[defaults]` table may set for every site; the URL lists are per site by nature.
 _DEFAULTABLE = ("allow", "deny", "max_depth", "since", "schedule", "settings", "spider")
+_BOOLEAN_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
 _SITE_KEYS = ("start_urls", "feeds", "sitemaps", "domains", *_DEFAULTABLE)
 
 
@@ -62,23 +65,46 @@ class SiteConfig:
     # An ad-hoc site (a bare URL on the command line) stays on exactly that host.
     adhoc: bool = False
 
-    @property
-    def hosts(self) -> frozenset[str]:
-        """Hosts the crawl may request: those named by the site's URLs, with www variants.
+    @cached_property
+    def hostnames(self) -> frozenset[str]:
+        """Host names the crawl may request: those of the site's URLs, with www variants.
 
         A bare URL pins the crawl to its one host; configured sites also accept the
         `www.` twin of each host because publishers redirect between the two.
         """
-        hosts = {_host_of(url) for url in (*self.start_urls, *self.feeds, *self.sitemaps)}
+        urls = (*self.start_urls, *self.feeds, *self.sitemaps)
+        hosts = {(urlsplit(url).hostname or "").rstrip(".") for url in urls}
         if not self.adhoc:
             hosts |= {h[4:] if h.startswith("www.") else "www." + h for h in hosts}
         return frozenset(hosts)
 
-    def allows_host(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        if host in self.hosts:
+    @cached_property
+    def ports(self) -> frozenset[int]:
+        """Ports the crawl may use: http's and https's, and any the site's URLs name.
+
+        Another port of the same host is another service (a database, an admin panel),
+        not the site.
+        """
+        urls = (*self.start_urls, *self.feeds, *self.sitemaps)
+        return frozenset({80, 443} | {p for url in urls if (p := urlsplit(url).port)})
+
+    def allows_host(self, hostname: str) -> bool:
+        host = hostname.lower().rstrip(".")
+        if host in self.hostnames:
             return True
         return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def allows_url(self, url: str) -> bool:
+        """An http(s) URL on one of the site's hosts and ports."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        effective = port or (443 if parts.scheme == "https" else 80)
+        return effective in self.ports and self.allows_host(parts.hostname)
 
     @property
     def allow_patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -255,10 +281,32 @@ def _settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     value = table.get("settings", {})
     if not isinstance(value, Mapping):
         raise SitesConfigError(f"{where}.settings: expected a table of Scrapy settings")
-    for key in value:
+    for key, setting in value.items():
         if not _SETTING_RE.match(key):
             raise SitesConfigError(f"{where}.settings.{key}: Scrapy setting names are UPPER_CASE")
+        check_setting_value(key, setting, f"{where}.settings.{key}")
     return dict(value)
+
+
+def check_setting_value(name: str, value: Any, where: str) -> None:
+    """A value that the setting's type (Scrapy's default, or ours) cannot take is an error
+    now, with the key named, rather than a traceback once the crawl has started."""
+    import scrapy.settings.default_settings as scrapy_defaults
+
+    import crawler.settings as project
+
+    default = getattr(project, name, getattr(scrapy_defaults, name, None))
+    if isinstance(default, bool):
+        if isinstance(value, bool) or str(value).strip().lower() in _BOOLEAN_WORDS:
+            return
+        raise SitesConfigError(f"{where}: expected true or false, got {value!r}")
+    if isinstance(default, int | float) and not isinstance(value, bool):
+        # Only "is it a number": Scrapy reads some int-defaulted settings as floats
+        # (DOWNLOAD_TIMEOUT), so 7.5 must not be refused for them.
+        try:
+            float(str(value).strip())
+        except ValueError:
+            raise SitesConfigError(f"{where}: expected a number, got {value!r}") from None
 
 
 def adhoc_site(url: str) -> SiteConfig:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from time import monotonic
 from urllib.parse import urlsplit
 
 __all__ = ["Route", "SiteServer", "serve"]
@@ -40,6 +41,8 @@ class LoggedRequest:
     method: str
     path: str
     headers: Mapping[str, str]
+    # time.monotonic() when the request arrived, to check waits such as Retry-After.
+    at: float = 0.0
 
 
 class SiteServer:
@@ -92,7 +95,9 @@ class SiteServer:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         with self._lock:
             self.log.append(
-                LoggedRequest(request.command, request.path, dict(request.headers.items()))
+                LoggedRequest(
+                    request.command, request.path, dict(request.headers.items()), monotonic()
+                )
             )
             route = self.routes.get(request.path) or self.routes.get(urlsplit(request.path).path)
         if route is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["parse_duration", "parse_moment"]
+__all__ = ["format_duration", "parse_duration", "parse_moment"]
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -43,3 +43,12 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{text!r} is out of range") from None
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest `7d` / `12h` / `30m` / `45s` form that parse_duration reads back."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -54,10 +54,15 @@ class ExtractionPool:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.timeout = timeout
         self._pool: Any = None
+        # Crawls sharing this pool (several sites in one command): the last one stops it.
+        self._users = 0
 
     def start(self) -> None:
         from pebble import ProcessPool
 
+        self._users += 1
+        if self._pool is not None:
+            return
         # Workers are started fresh (not forked) because the crawler process runs threads
         # (the reactor's thread pool, database writes) that a fork would copy mid-flight.
         self._pool = ProcessPool(
@@ -83,8 +88,10 @@ class ExtractionPool:
             raise WorkerCrashedError(f"worker exit code {exc.exitcode}") from None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool.join(timeout=10)
+        """Stop the workers at once: at spider close no page is waiting for them, and a
+        graceful join could block the reactor behind a page that is still running."""
+        self._users = max(0, self._users - 1)
+        if self._pool is not None and self._users == 0:
             self._pool.stop()
+            self._pool.join()
             self._pool = None

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
@@ -83,6 +84,7 @@ class ArchiveSpider(scrapy.Spider):
         self._deny = site.deny_patterns
         self._sitemaps_requested = 0
         self._feeds_discovered = 0
+        self._pages_done = 0
 
     # ------------------------------------------------------------------ set-up
 
@@ -96,7 +98,7 @@ class ArchiveSpider(scrapy.Spider):
         site = cls._resolve_site(crawler, kwargs.pop("site", None))
         for name, value in site.settings.items():
             crawler.settings.set(name, value, priority="spider")
-        pool = ExtractionPool(
+        pool = kwargs.pop("pool", None) or ExtractionPool(
             crawler.settings.getint("NEWSARCHIVE_WORKERS"),
             crawler.settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
         )
@@ -187,8 +189,7 @@ class ArchiveSpider(scrapy.Spider):
         robots.txt and the host check of the downloader middleware apply afterwards
         anyway; checking hosts here too keeps off-site links out of the queue.
         """
-        host = urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
-        if not (self.site.allows_host(host) or self.site.allows_host(host.split(":")[0])):
+        if not self.site.allows_url(url):
             return False
         return not any(pattern.search(url) for pattern in self._deny)
 
@@ -243,6 +244,10 @@ class ArchiveSpider(scrapy.Spider):
             self._count("errors/discovery_parse")
             log.warning("could not parse %s: %s", response.url, exc)
             return None
+        except Exception:
+            self._count("errors/discovery_parse")
+            log.exception("parsing %s failed", response.url)
+            return None
         if listing.kind == "unknown":
             self._count("errors/discovery_parse")
             log.warning("not a sitemap or feed: %s", response.url)
@@ -273,6 +278,11 @@ class ArchiveSpider(scrapy.Spider):
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         self._count("pages_fetched")
+        async for item in self._page_items(response):
+            yield item
+        self._page_done(response.meta)
+
+    async def _page_items(self, response: Response) -> AsyncIterator[Any]:
         # The URL asked for, before redirects: storage keeps it as a redirect alias.
         request_url = response.meta.get("redirect_urls", [response.url])[0]
         fetched_at = datetime.now(UTC)
@@ -297,8 +307,11 @@ class ArchiveSpider(scrapy.Spider):
             last_modified=_header(response, b"Last-Modified"),
             fetched_at=fetched_at,
         )
+        rules = self.rules
+        if response.meta.get("na_ignore_canonical"):
+            rules = replace(rules, follow_canonical=False)
         try:
-            analysis: PageAnalysis = await self.pool.run(analyze_page, page, self.rules)
+            analysis: PageAnalysis = await self.pool.run(analyze_page, page, rules)
         except PageTimeoutError as exc:
             self._count("errors/extraction_timeout")
             log.warning("extraction of %s stopped: %s", response.url, exc)
@@ -319,11 +332,15 @@ class ArchiveSpider(scrapy.Spider):
         kind = analysis.kind
         if kind == "article" and analysis.prepared is not None:
             self._count("pages_article")
+            if analysis.decision is not None:
+                log.debug("article (%s): %s", ", ".join(analysis.decision.reasons), response.url)
             yield ArchivedFetch(response.url, analysis.prepared)
         elif kind == "alternate" and analysis.canonical:
             self._count("pages_alternate")
             if self.follow(analysis.canonical, depth, "canonical"):
-                yield self.page_request(analysis.canonical, depth, "canonical")
+                request = self.page_request(analysis.canonical, depth, "canonical")
+                request.meta["na_canonical_of"] = response.url
+                yield request
         elif kind in ("not_html", "empty", "unparsable"):
             self._count(f"skipped/{kind}")
         else:
@@ -344,10 +361,29 @@ class ArchiveSpider(scrapy.Spider):
                 if self.follow(url, depth + 1, "link"):
                     yield self.page_request(url, depth + 1, "link")
 
-    def page_failed(self, failure: Failure) -> None:
+    def page_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
         if isinstance(failure.value, HttpError):
             self._count("pages_fetched")
         self._count_failure(failure)
+        request = _failed_request(failure)
+        self._page_done(request.meta)
+        copy_of = request.meta.get("na_canonical_of")
+        if copy_of and isinstance(failure.value, HttpError):
+            # The canonical a page named is broken (404, 410, ...): the page we have is
+            # the only copy of the story, so archive it after all.
+            retry = self.page_request(copy_of, int(request.meta.get("na_depth", 0)), "canonical")
+            retry.meta["na_ignore_canonical"] = True
+            yield retry.replace(dont_filter=True)
+
+    def _page_done(self, meta: Mapping[str, Any]) -> None:
+        """With --max-pages, end the crawl once every admitted page has been handled,
+        instead of letting discovery run on while each further page is refused."""
+        if not meta.get("na_admitted"):
+            return
+        self._pages_done += 1
+        limit = self.settings.getint("NEWSARCHIVE_MAX_PAGES")
+        if limit and self._pages_done >= limit:
+            raise CloseSpider("max_pages")
 
     def _count_failure(self, failure: Failure) -> None:
         kind = _failure_kind(failure)

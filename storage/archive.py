@@ -448,8 +448,9 @@ class Archive:
     def stats(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             count = func.count()
+            # count(articles.id), not count(*): a site without articles counts 0, not 1.
             per_site = conn.execute(
-                select(_sites.c.name, count.label("articles"))
+                select(_sites.c.name, func.count(_articles.c.id).label("articles"))
                 .select_from(_sites.outerjoin(_articles, _articles.c.site_id == _sites.c.id))
                 .group_by(_sites.c.name)
                 .order_by(_sites.c.name)

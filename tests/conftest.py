@@ -21,12 +21,7 @@ import pytest
 from storage import Archive, ExtractedArticle, FetchRecord
 
 PG_ADMIN_DSN = os.environ.get("NEWSARCHIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-CORPUS = Path(
-    os.environ.get(
-        "NEWSARCHIVE_CORPUS",
-        Path(__file__).resolve().parents[2] / "shared" / "corpus" / "readability",
-    )
-)
+from tests.corpus_path import CORPUS  # noqa: E402
 
 
 def _pg_available() -> str | None:

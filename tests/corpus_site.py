@@ -40,7 +40,7 @@ import lxml.html
 import pytest
 
 from crawler.siteserver import Route, SiteServer
-from tests.conftest import CORPUS
+from tests.corpus_path import CORPUS
 
 __all__ = [
     "CorpusSite",
@@ -102,7 +102,7 @@ FAULT_KINDS = MappingProxyType(
         REDIRECTS[2]: "redirect",
         "/fault/offsite": "offsite_redirect",
         SLOW: "slow",
-        "/fault/report.pdf": "not_html",
+        "/fault/annual-report": "not_html",
         "/fault/empty.html": "empty",
         "/fault/malformed.html": "malformed",
     }
@@ -678,7 +678,7 @@ class CorpusSite:
             (REDIRECTS[0], "Read the full report"),
             ("/fault/offsite", "Partner coverage"),
             (SLOW, "Live blog: the summit"),
-            ("/fault/report.pdf", "Annual report (PDF)"),
+            ("/fault/annual-report", "Annual report (PDF)"),
             ("/fault/empty.html", "Weather"),
             ("/fault/malformed.html", "Market data"),
         ]
@@ -825,7 +825,7 @@ class CorpusSite:
                 FLAKY: Route(handler=self._serve_flaky),
                 "/fault/offsite": Route(status=302, headers={"Location": other_base + STOLEN}),
                 SLOW: Route(handler=self._serve_slow),
-                "/fault/report.pdf": Route(_PDF, content_type="application/pdf"),
+                "/fault/annual-report": Route(_PDF, content_type="application/pdf"),
                 "/fault/empty.html": Route(b"", content_type="text/html"),
                 "/fault/malformed.html": Route(_MALFORMED, content_type="text/html"),
             }

@@ -11,7 +11,7 @@ import html
 import json
 from pathlib import Path
 
-from tests.conftest import CORPUS
+from tests.corpus_path import CORPUS
 
 NAV = (
     '<header><nav><a href="/">Home</a> <a href="/world/">World</a> '

@@ -376,7 +376,7 @@ def test_served_site_faults_validators_and_days(corpus_site: RunningCorpusSite) 
     status, headers, _ = get(url, "/fault/offsite")
     assert (status, headers["Location"]) == (302, running.other_url + "/stolen-story.html")
     assert get(url, "/fault/500")[0] == 500
-    status, headers, body = get(url, "/fault/report.pdf")
+    status, headers, body = get(url, "/fault/annual-report")
     assert (status, headers["Content-Type"], body[:5]) == (200, "application/pdf", b"%PDF-")
     status, headers, body = get(url, "/fault/empty.html")
     assert (status, body) == (200, b"")

@@ -122,6 +122,7 @@ def test_command_line_settings_beat_site_settings(demo: SiteServer, tmp_path: Pa
         )
     )
     assert run["counters"]["pages_fetched"] == 5
+    assert run["reason"] == "max_pages" and run["status"] == "succeeded"
     run = crawl_json(
         newsarchive(
             tmp_path, "crawl", demo.url + "/", *FAST, "--max-pages", "2", "--format", "json"
@@ -182,6 +183,9 @@ def test_unknown_site_and_bad_setting(tmp_path: Path) -> None:
     assert result.returncode == 2 and "'nope': not a site" in result.stderr
     result = newsarchive(tmp_path, "crawl", "demo", "-s", "NOEQUALS", sites=sites)
     assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+    result = newsarchive(tmp_path, "crawl", "demo", "-s", "DOWNLOAD_DELAY=fast", sites=sites)
+    assert result.returncode == 2 and "-s DOWNLOAD_DELAY: expected a number" in result.stderr
+    assert "Traceback" not in result.stderr
     result = newsarchive(tmp_path, "crawl", "ftp://127.0.0.1/")
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
 
@@ -196,7 +200,7 @@ def test_sites_command_lists_the_file(tmp_path: Path) -> None:
     assert result.returncode == 0
     (site,) = json.loads(result.stdout)
     assert site["name"] == "demo" and site["schedule"] == "every 30m"
-    assert site["since"] == 2 * 86400 and site["spider"] == "news"
+    assert site["since"] == "2d" and site["spider"] == "news"
     table = newsarchive(tmp_path, "sites", sites=sites)
     assert table.returncode == 0 and "demo" in table.stdout and "every 30m" in table.stdout
 
@@ -261,6 +265,12 @@ def test_ctrl_c_marks_the_run_interrupted(demo: SiteServer, tmp_path: Path) -> N
         (run,) = archive.runs()
         assert run.status == "interrupted" and run.finished_at is not None
         assert run.counters["pages_fetched"] < 16, err
+        # what was written before the stop is all counted (no flush lost at shutdown)
+        with archive.engine.connect() as conn:
+            from sqlalchemy import text
+
+            stored = conn.execute(text("SELECT count(*) FROM articles")).scalar_one()
+        assert run.counters["articles_new"] == stored
 
 
 def test_unknown_spider_is_a_configuration_error(tmp_path: Path) -> None:
@@ -271,3 +281,89 @@ def test_unknown_spider_is_a_configuration_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "sites.demo.spider: no spider named 'nosuch'" in result.stderr
     assert "harbor_times" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_redirects_back_to_the_same_story_are_followed(tmp_path: Path) -> None:
+    from crawler.demo_site import SITE_DIR
+    from crawler.siteserver import Route
+
+    # Its rel=canonical names an address that does not exist (404): the page is archived.
+    story = (SITE_DIR / "local/2026/11/comet-lights-up-sky-over-harbor.html").read_bytes()
+    other = (SITE_DIR / "news/2026/11/island-ferry-cuts-evening-sailings.html").read_bytes()
+    # A page whose rel=canonical names an address that redirects straight back to it.
+    looped = other.replace(
+        b'href="/news/2026/11/island-ferry-cuts-evening-sailings.html"',
+        b'href="/canonical/ferry.html"',
+    )
+    assert looped != other
+    server = SiteServer({}).start()
+    try:
+        home = (
+            '<html><head><meta property="og:type" content="website"></head><body>'
+            '<a href="/comet.html?utm_source=home">The comet lights up the harbor sky tonight</a>'
+            '<a href="/news/2026/11/island-ferry-cuts-evening-sailings.html">Ferry</a>'
+            "</body></html>"
+        )
+        server.set_routes(
+            {
+                "/": Route(home.encode()),
+                # publishers strip tracking parameters with a redirect to the clean URL
+                "/comet.html?utm_source=home": Route(
+                    status=301, headers={"Location": "/comet.html"}, validators=False
+                ),
+                "/comet.html": Route(story.replace(b"{{BASE}}", server.url.encode())),
+                "/news/2026/11/island-ferry-cuts-evening-sailings.html": Route(
+                    looped.replace(b"{{BASE}}", server.url.encode())
+                ),
+                "/canonical/ferry.html": Route(
+                    status=301,
+                    headers={"Location": "/news/2026/11/island-ferry-cuts-evening-sailings.html"},
+                    validators=False,
+                ),
+            }
+        )
+        run = crawl_json(
+            newsarchive(tmp_path, "crawl", server.url + "/", *FAST, "--format", "json")
+        )
+    finally:
+        server.stop()
+    assert run["counters"]["articles_new"] == 2, run["counters"]
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
+        assert archive.resolve(server.url + "/comet.html?utm_source=home") == archive.resolve(
+            server.url + "/comet.html"
+        )
+        archive.snapshot(server.url + "/news/2026/11/island-ferry-cuts-evening-sailings.html")
+
+
+def test_an_unreachable_start_url_fails_the_run(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = newsarchive(
+        tmp_path, "crawl", f"http://127.0.0.1:{port}/", *FAST, "-s", "RETRY_TIMES=0",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.returncode == 1
+    (run,) = json.loads(result.stdout)
+    assert run["status"] == "failed" and run["counters"]["errors"]["connection"] >= 1
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
+        (recorded,) = archive.runs()
+        assert recorded.status == "failed" and "no page could be fetched" in (recorded.error or "")
+
+
+def test_two_sites_in_one_command(demo: SiteServer, tmp_path: Path) -> None:
+    second = SiteServer({}).start()
+    try:
+        second.set_routes(demo_routes(second.url, day=2))
+        result = newsarchive(
+            tmp_path, "crawl", demo.url + "/", second.url + "/", *FAST, "--format", "json"
+        )
+    finally:
+        second.stop()
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = {run["site"]: run for run in json.loads(result.stdout)}
+    assert runs[demo.url.removeprefix("http://")]["counters"]["articles_new"] == 8
+    assert runs[second.url.removeprefix("http://")]["counters"]["articles_new"] == 9
+    assert all(run["status"] == "succeeded" for run in runs.values())

@@ -53,10 +53,17 @@ def test_retry_after_seconds_and_dates() -> None:
         ("shutdown", "interrupted"),
         ("cancelled", "interrupted"),
         ("database_error", "failed"),
+        ("closespider_errorcount", "failed"),
     ],
 )
 def test_run_status_from_close_reason(reason: str, status: str) -> None:
     assert run_status(reason) == status
+    assert run_status(reason, {"pages_fetched": 3, "errors": {"timeout": 1}}) == status
+
+
+def test_a_run_that_fetched_nothing_but_errors_failed() -> None:
+    assert run_status("finished", {"pages_fetched": 0, "errors": {"connection": 1}}) == "failed"
+    assert run_status("finished", {"pages_fetched": 0}) == "succeeded"
 
 
 def test_counters_nest_by_group_and_skip_non_numbers() -> None:
@@ -70,6 +77,11 @@ def test_counters_nest_by_group_and_skip_non_numbers() -> None:
     }
     assert collect_counters(stats) == {
         "pages_fetched": 10,
+        "articles_new": 0,
+        "articles_changed": 0,
+        "articles_unchanged": 0,
+        "checked_304": 0,
+        "not_article": 0,
         "errors": {"http_500": 2, "timeout": 1},
     }
 

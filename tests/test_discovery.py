@@ -137,3 +137,14 @@ def test_entries_are_capped() -> None:
     rows = "".join(f"<url><loc>{BASE}/{i}.html</loc></url>" for i in range(MAX_ENTRIES + 5))
     listing = parse_sitemap(f"<urlset>{rows}</urlset>".encode(), BASE)
     assert len(listing.urls) == MAX_ENTRIES
+
+
+def test_out_of_range_dates_do_not_lose_the_sitemap() -> None:
+    body = f"""<urlset>
+      <url><loc>{BASE}/bad.html</loc><lastmod>0001-01-01T00:00:00+01:00</lastmod></url>
+      <url><loc>{BASE}/worse.html</loc><lastmod>9999-12-31T23:59:59-05:00</lastmod></url>
+      <url><loc>{BASE}/ok.html</loc><lastmod>2026-11-01</lastmod></url>
+    </urlset>""".encode()
+    urls = parse_sitemap(body, BASE).urls
+    assert [u.url for u in urls] == [BASE + "/bad.html", BASE + "/worse.html", BASE + "/ok.html"]
+    assert urls[0].published is None and urls[2].published is not None

@@ -348,3 +348,14 @@ def test_prepared_elsewhere_records_the_same(archive: Archive) -> None:
     assert archive.raw_html(URL) == body
     again = prepare(fetch(URL, A, body=body)).precompute()
     assert archive.record_fetches([again, fetch(URL, B)])[1].outcome is Outcome.NEW_VERSION
+
+
+def test_stats_count_a_site_without_articles_as_zero(archive: Archive) -> None:
+    run = archive.start_run("empty-site")
+    archive.finish_run(run, "succeeded")
+    archive.record_fetch(
+        fetch("https://a.example/news/1.html", ExtractedArticle(title="One", text="Body " * 30))
+    )
+    per_site = archive.stats()["per_site"]
+    assert per_site["empty-site"] == 0
+    assert sum(per_site.values()) == archive.stats()["articles"]

@@ -47,25 +47,32 @@ def test_full_example_loads(tmp_path: Path) -> None:
     assert [p.pattern for p in example.allow_patterns] == [r"/\d{4}/\d{2}/"]
 
 
-def test_hosts_of_a_site() -> None:
+def test_hosts_and_ports_of_a_site() -> None:
     site = parse_sites(
         {"sites": {"x": {"start_urls": ["https://example.com/"], "domains": ["cdn-news.net"]}}}
     )["x"]
-    assert site.allows_host("example.com")
-    assert site.allows_host("www.example.com")  # the www twin
-    assert site.allows_host("img.cdn-news.net")  # declared domain and subdomains
-    assert not site.allows_host("evil-example.com")
-    assert not site.allows_host("example.com.evil.net")
+    assert site.allows_url("https://example.com/a")
+    assert site.allows_url("http://www.example.com/a")  # the www twin, http or https
+    assert site.allows_url("https://img.cdn-news.net/x")  # declared domain and subdomains
+    assert not site.allows_url("https://evil-example.com/")
+    assert not site.allows_url("https://example.com.evil.net/")
+    # another port of the same host is another service, not the site
+    assert not site.allows_url("http://example.com:6379/")
+    assert not site.allows_url("https://www.example.com:8443/")
+    assert site.allows_url("https://example.com:443/a")
+    assert not site.allows_url("ftp://example.com/")
+    assert not site.allows_url("https://example.com:99999/")
 
 
 def test_adhoc_site_is_pinned_to_its_host_and_port() -> None:
     site = adhoc_site("http://127.0.0.1:8123/news/")
     assert site.name == "127.0.0.1:8123"
-    assert site.allows_host("127.0.0.1:8123")
-    assert not site.allows_host("127.0.0.1:9999")
-    assert not site.allows_host("127.0.0.1")
+    assert site.allows_url("http://127.0.0.1:8123/a")
+    assert not site.allows_url("http://127.0.0.1:9999/a")
+    assert not site.allows_url("http://localhost:8123/a")
     www = adhoc_site("https://news.example.org/")
-    assert not www.allows_host("www.news.example.org")
+    assert www.allows_url("https://news.example.org/x")
+    assert not www.allows_url("https://www.news.example.org/")
 
 
 @pytest.mark.parametrize(
@@ -84,6 +91,18 @@ def test_adhoc_site_is_pinned_to_its_host_and_port() -> None:
         ({"start_urls": ["https://e.com/"], "start_url": ["x"]}, "sites.x.start_url: unknown key"),
         ({"start_urls": ["https://e.com:99999/"]}, "sites.x.start_urls"),
         ({"start_urls": ["https://e.com/"], "spider": "no spaces"}, "sites.x.spider"),
+        (
+            {"start_urls": ["https://e.com/"], "settings": {"DOWNLOAD_DELAY": "fast"}},
+            "sites.x.settings.DOWNLOAD_DELAY: expected a number, got 'fast'",
+        ),
+        (
+            {"start_urls": ["https://e.com/"], "settings": {"ROBOTSTXT_OBEY": "maybe"}},
+            "sites.x.settings.ROBOTSTXT_OBEY: expected true or false",
+        ),
+        (
+            {"start_urls": ["https://e.com/"], "settings": {"NEWSARCHIVE_WORKERS": "two"}},
+            "sites.x.settings.NEWSARCHIVE_WORKERS: expected a number",
+        ),
     ],
 )
 def test_invalid_site_names_the_key(table: dict[str, object], message: str) -> None:

@@ -30,3 +30,11 @@ def test_dates_are_utc() -> None:
 def test_bad_input_names_the_accepted_forms(bad: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_moment(bad)
+
+
+def test_format_duration_reads_back() -> None:
+    from crawler.timespec import format_duration
+
+    for text in ("7d", "2w", "12h", "30m", "45s", "90m"):
+        assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+    assert format_duration(parse_duration("14d")) == "2w"
