@@ -37,6 +37,7 @@ DEFAULT_SITES = "sites.toml"
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
 
 
 class Moment(click.ParamType):  # type: ignore[type-arg]
@@ -222,6 +223,9 @@ def _setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     "--since", type=MOMENT, help="skip sitemap/feed items older than this (2d, 2026-11-01)"
 )
 @click.option("--max-depth", type=click.IntRange(0, 50), help="link-following depth for this run")
+@click.option(
+    "--wait", is_flag=True, help="if a site is being crawled (e.g. by the scheduler), wait for it"
+)
 @format_option("text", "json")
 @click.pass_context
 @handle_errors
@@ -232,14 +236,17 @@ def crawl(
     max_pages: int | None,
     since: datetime | None,
     max_depth: int | None,
+    wait: bool,
     fmt: str,
 ) -> None:
     """Crawl sites from the sites file, or bare URLs (an ad-hoc site on that one host).
 
     Exit status 0 when every run finished, even with page-level errors (they are
-    counted); 1 when a run failed (e.g. the database), 2 for bad arguments or config.
+    counted); 1 when a run failed (e.g. the database), 2 for bad arguments or config, 3 when
+    a site is already being crawled (by the scheduler or another command; see --wait).
     """
     from crawler.runner import build_settings, run_crawls, summary_line
+    from crawler.site_leases import SiteBusyError, SiteLeases
     from crawler.sites import SitesConfigError, resolve_targets
     from storage.archive import Archive
 
@@ -267,10 +274,20 @@ def crawl(
         _fail(str(exc), EXIT_USAGE)
     # Open (and migrate) the archive once up front: a bad --db fails here, in one line.
     Archive(ctx.obj["db"]).close()
+    leases = SiteLeases(ctx.obj["db"], names)
+    try:
+        leases.acquire(
+            wait=wait,
+            on_wait=lambda busy: click.echo(f"waiting: {busy}", err=True),
+        )
+    except SiteBusyError as exc:
+        _fail(f"{exc}; try again later or use --wait", EXIT_BUSY)
     try:
         results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
+    finally:
+        leases.release()
     for result in results:
         click.echo(summary_line(result), err=True)
     if fmt == "json":

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage import blobs
+from storage import blobs, leases
 from storage.engine import build_engine, with_retries, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
@@ -294,6 +294,22 @@ class Archive:
         with self.engine.connect() as conn:
             for row in conn.execute(statement.execution_options(yield_per=5000)):
                 yield row[0], row[1], row[2]
+
+    # ------------------------------------------------------------------ site leases
+
+    def acquire_lease(self, site: str, holder: str, ttl: timedelta) -> bool:
+        """Hold the site's crawl lease (see storage.leases); False if another holds it."""
+        return self._transaction(lambda c: leases.acquire(c, site, holder, ttl), what="lease")
+
+    def renew_lease(self, site: str, holder: str, ttl: timedelta) -> bool:
+        return self._transaction(lambda c: leases.renew(c, site, holder, ttl), what="lease")
+
+    def release_lease(self, site: str, holder: str) -> None:
+        self._transaction(lambda c: leases.release(c, site, holder), what="lease")
+
+    def lease(self, site: str) -> leases.Lease | None:
+        with self.engine.connect() as conn:
+            return leases.current(conn, site)
 
     # ------------------------------------------------------------------ lookups
 

@@ -213,6 +213,22 @@ class CrawlRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class SiteLease(Base):
+    """Who is crawling a site right now: one holder at a time, until the lease expires.
+
+    Keyed by site name, not by `sites.id`, because a lease is taken before a site's first
+    run creates its row. A holder renews its lease while it runs; a holder that dies stops
+    renewing, and the lease lapses after its time to live.
+    """
+
+    __tablename__ = "site_leases"
+
+    site: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 # The Core tables behind the models, typed once for the write path and the queries, which
 # use Core statements (cheaper than ORM objects on the hot path).
 article_table: Table = Article.__table__  # type: ignore[assignment]
@@ -222,3 +238,4 @@ blob_table: Table = Blob.__table__  # type: ignore[assignment]
 run_table: Table = CrawlRun.__table__  # type: ignore[assignment]
 site_table: Table = Site.__table__  # type: ignore[assignment]
 snapshot_table: Table = Snapshot.__table__  # type: ignore[assignment]
+lease_table: Table = SiteLease.__table__  # type: ignore[assignment]

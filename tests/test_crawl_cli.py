@@ -367,3 +367,33 @@ def test_two_sites_in_one_command(demo: SiteServer, tmp_path: Path) -> None:
     assert runs[demo.url.removeprefix("http://")]["counters"]["articles_new"] == 8
     assert runs[second.url.removeprefix("http://")]["counters"]["articles_new"] == 9
     assert all(run["status"] == "succeeded" for run in runs.values())
+
+
+def test_a_busy_site_is_refused_or_waited_for(demo: SiteServer, tmp_path: Path) -> None:
+    import threading
+    from datetime import timedelta
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    site = demo.url.removeprefix("http://")
+    with Archive(db) as archive:
+        assert archive.acquire_lease(site, "scheduler-child", timedelta(minutes=5))
+    result = newsarchive(tmp_path, "crawl", demo.url + "/", *FAST)
+    assert result.returncode == 3
+    assert f"site {site} is being crawled by scheduler-child" in result.stderr
+    assert result.stderr.count("\n") == 1 and demo.log == []
+
+    def finish_the_other_crawl() -> None:
+        with Archive(db) as archive:
+            archive.release_lease(site, "scheduler-child")
+
+    timer = threading.Timer(3.0, finish_the_other_crawl)
+    timer.start()
+    try:
+        result = newsarchive(tmp_path, "crawl", demo.url + "/", *FAST, "--wait")
+    finally:
+        timer.cancel()
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert "waiting: site" in result.stderr
+    with Archive(db, create=False) as archive:
+        assert archive.lease(site) is None  # released when the crawl ended
+        assert [run.status for run in archive.runs()] == ["succeeded"]

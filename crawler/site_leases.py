@@ -1,0 +1,107 @@
+"""Hold the crawl leases of the sites one command crawls, for as long as it crawls them.
+
+The lease (storage.leases) is what keeps a manual `newsarchive crawl SITE` and the
+scheduler's run of the same site from overlapping. It is renewed from a thread every
+quarter of its time to live, so a crawl of any length keeps it, and a process that dies
+(SIGKILL, power cut) stops renewing and loses it within one time to live.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from storage.archive import Archive
+from storage.leases import Lease
+
+__all__ = ["LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_name"]
+
+log = logging.getLogger(__name__)
+
+LEASE_TTL = timedelta(seconds=60)
+
+
+class SiteBusyError(RuntimeError):
+    def __init__(self, site: str, lease: Lease | None) -> None:
+        self.site = site
+        self.lease = lease
+        who = f" by {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if lease else ""
+        super().__init__(f"site {site} is being crawled{who}")
+
+
+def holder_name() -> str:
+    """Host, process and a random tag: unique, and telling an operator where to look."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class SiteLeases:
+    def __init__(self, db_url: str, sites: Sequence[str], ttl: timedelta = LEASE_TTL) -> None:
+        self.db_url = db_url
+        self.sites = list(dict.fromkeys(sites))
+        self.ttl = ttl
+        self.holder = holder_name()
+        self._held: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(
+        self,
+        wait: bool = False,
+        poll: float = 2.0,
+        on_wait: Callable[[SiteBusyError], None] | None = None,
+    ) -> None:
+        """Take every site's lease, or none: raise SiteBusyError (or wait, with `wait`)."""
+        with Archive(self.db_url) as archive:
+            announced = False
+            while True:
+                busy = self._try_all(archive)
+                if busy is None:
+                    break
+                if not wait:
+                    raise busy
+                if on_wait is not None and not announced:
+                    on_wait(busy)
+                    announced = True
+                time.sleep(poll)
+        self._thread = threading.Thread(target=self._renew_loop, name="lease", daemon=True)
+        self._thread.start()
+
+    def _try_all(self, archive: Archive) -> SiteBusyError | None:
+        for site in self.sites:
+            if archive.acquire_lease(site, self.holder, self.ttl):
+                self._held.append(site)
+                continue
+            busy = SiteBusyError(site, archive.lease(site))
+            for held in self._held:  # all or none: never sit on half the sites
+                archive.release_lease(held, self.holder)
+            self._held.clear()
+            return busy
+        return None
+
+    def _renew_loop(self) -> None:
+        interval = self.ttl.total_seconds() / 4
+        with Archive(self.db_url) as archive:
+            while not self._stop.wait(interval):
+                for site in self._held:
+                    try:
+                        if not archive.renew_lease(site, self.holder, self.ttl):
+                            log.error("lost the crawl lease of site %s to another process", site)
+                    except Exception as exc:  # a database hiccup: try again next round
+                        log.warning("could not renew the lease of site %s: %s", site, exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if not self._held:
+            return
+        with Archive(self.db_url) as archive:
+            for site in self._held:
+                archive.release_lease(site, self.holder)
+        self._held.clear()
