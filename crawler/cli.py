@@ -14,13 +14,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from crawler.timespec import format_duration, parse_moment
+from crawler.timespec import format_duration, parse_duration, parse_moment
 
 if TYPE_CHECKING:
     from storage.archive import Archive
@@ -55,6 +55,23 @@ class Moment(click.ParamType):  # type: ignore[type-arg]
 
 
 MOMENT = Moment()
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter for durations: 30s, 5m, 2h."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
 
 
 def _json_default(value: Any) -> Any:
@@ -723,9 +740,16 @@ def export(
 @click.pass_context
 @handle_errors
 def stats(ctx: click.Context, fmt: str) -> None:
-    """Counts of articles, versions, sites, runs, duplicates and stored HTML."""
+    """Counts of articles, versions, sites, runs, duplicates and stored HTML; health flags."""
     with open_archive(ctx) as archive:
         data = archive.stats()
+        # The health flags of each site's latest run (crawler.health).
+        data["flags"] = {
+            site: flags
+            for site in data["per_site"]
+            if (latest := archive.runs(site=site, limit=1))
+            and (flags := list(latest[0].counters.get("flags", [])))
+        }
     if fmt == "json":
         _print_json(data)
         return
@@ -743,6 +767,8 @@ def stats(ctx: click.Context, fmt: str) -> None:
     table.add_row("last seen", _fmt_time(data["last_seen"]))
     for site, count in data["per_site"].items():
         table.add_row(f"  site {site}", f"{count:,}")
+    for site, flags in data["flags"].items():
+        table.add_row(f"  ⚠ {site}", "; ".join(flags))
     _console().print(table)
 
 
@@ -821,7 +847,9 @@ def _run_summary(counters: dict[str, Any]) -> str:
     if total:
         worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
         parts.append(f"errors {total:,} (" + ", ".join(f"{k} {v}" for k, v in worst) + ")")
-    return ", ".join(parts)
+    summary = ", ".join(parts)
+    flags = counters.get("flags") or []
+    return summary + "".join(f"\n⚠ {flag}" for flag in flags)
 
 
 def _flat_counters(counters: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -833,6 +861,108 @@ def _flat_counters(counters: dict[str, Any], prefix: str = "") -> list[tuple[str
         else:
             flat.append((f"{prefix}{key}", value))
     return flat
+
+
+# ---------------------------------------------------------------------------- schedule
+
+
+@cli.group()
+def schedule() -> None:
+    """The scheduling service: run it, see what it will do, make a site run now."""
+
+
+@schedule.command("run")
+@click.option(
+    "--grace", type=DURATION, default="30s", show_default=True,
+    help="on SIGTERM/SIGINT, how long running crawls get to finish",
+)  # fmt: skip
+@click.option(
+    "--misfire-grace", type=DURATION, default="5m", show_default=True,
+    help="a run missed by less than this (service down, machine asleep) still runs, once",
+)  # fmt: skip
+@click.option(
+    "-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+    help="a setting passed to every scheduled crawl (as crawl -s)",
+)  # fmt: skip
+@click.pass_context
+@handle_errors
+def schedule_run(
+    ctx: click.Context, grace: timedelta, misfire_grace: timedelta, settings: tuple[str, ...]
+) -> None:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT (logs to stderr)."""
+    from crawler.sites import SitesConfigError
+    from scheduler import SchedulerService
+
+    if ctx.obj.get("verbose", 0) == 0:
+        logging.getLogger("newsarchive").setLevel(logging.INFO)
+    service = SchedulerService(
+        ctx.obj["db"],
+        ctx.obj["sites"],
+        grace=grace,
+        misfire_grace=misfire_grace,
+        settings=_setting_overrides(settings),
+    )
+    try:
+        code = service.run()
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    sys.exit(code)
+
+
+@schedule.command("list")
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def schedule_list(ctx: click.Context, fmt: str) -> None:
+    """Each site: schedule, next run, last run and its status, health flags."""
+    from crawler.sites import SitesConfigError
+    from scheduler import schedule_status
+
+    try:
+        rows = schedule_status(ctx.obj["db"], ctx.obj["sites"])
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    if fmt == "json":
+        _print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("site", "schedule", "next run", "last run", "status", "flags"):
+        table.add_column(column)
+    for row in rows:
+        status = row["last_status"] or "-"
+        if row["lease"]:
+            status += " (crawling now)"
+        table.add_row(
+            row["site"],
+            row["schedule"] or "-",
+            _fmt_time(row["next_run"]) if row["next_run"] else row["job"],
+            _fmt_time(row["last_run"]),
+            status,
+            ", ".join(row["flags"]) or "-",
+        )
+    _console().print(table)
+
+
+@schedule.command("trigger")
+@click.argument("site")
+@click.pass_context
+@handle_errors
+def schedule_trigger(ctx: click.Context, site: str) -> None:
+    """Make SITE's scheduled job due now: the running service starts it (no overlap)."""
+    from crawler.sites import SitesConfigError
+    from scheduler import POLL_SECONDS, trigger_site
+
+    try:
+        trigger_site(ctx.obj["db"], ctx.obj["sites"], site)
+    except SitesConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    click.echo(
+        f"{site}: due now; a running `newsarchive schedule run` starts it within "
+        f"{POLL_SECONDS:g} s (unless it is being crawled already)",
+        err=True,
+    )
 
 
 # ---------------------------------------------------------------------------- db

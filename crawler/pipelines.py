@@ -74,7 +74,10 @@ def run_status(reason: str, counters: dict[str, Any] | None = None) -> str:
 
 
 def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
-    """`newsarchive/...` stats as the run's counters: `errors/timeout` nests as errors.timeout."""
+    """`newsarchive/...` stats as the run's counters: `errors/timeout` nests as errors.timeout.
+
+    Numbers only; the health check adds `flags` (a list) when the run is recorded.
+    """
     counters: dict[str, Any] = dict.fromkeys(CORE_COUNTERS, 0)
     for key, value in sorted(stats.items()):
         if not key.startswith(STAT) or not isinstance(value, int | float):
@@ -218,12 +221,33 @@ class ArchivePipeline:
             await self._ticker
         await self._flush()
 
+    def _health(self, counters: dict[str, Any], status: str) -> list[str]:
+        """This run against the site's recent runs (crawler.health); flags are logged."""
+        from crawler.health import HISTORY, run_flags
+
+        assert self.archive is not None
+        site = getattr(self.crawler.spider, "site", None)
+        if site is None:
+            return []
+        try:
+            recent = self.archive.runs(site=site.name, limit=HISTORY + 1)
+        except Exception as exc:
+            log.warning("could not read recent runs for the health check: %s", exc)
+            return []
+        history = [(r.status, r.counters) for r in recent if r.id != self.run_id]
+        flags = run_flags(counters, status, history)
+        for flag in flags:
+            log.warning("site %s: %s", site.name, flag)
+        return flags
+
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Record how the run ended; runs after close_spider's final flush."""
         if self.archive is None or self.run_id is None:
             return
         counters = collect_counters(self._stats.get_stats())
         status = "failed" if self.failure else run_status(reason, counters)
+        counters["flags"] = await asyncio.to_thread(self._health, counters, status)
+        self._stats.set_value(STAT + "flags", counters["flags"])
         self._stats.set_value(STAT + "run_status", status)
         error = self.failure
         if status == "failed" and error is None:

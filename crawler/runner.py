@@ -113,7 +113,7 @@ def run_crawls(
                 site=site.name,
                 run_id=stats.get(STAT + "run_id"),
                 status=stats.get(STAT + "run_status", "failed"),
-                counters=collect_counters(stats),
+                counters={**collect_counters(stats), "flags": list(stats.get(STAT + "flags", []))},
                 reason=stats.get("finish_reason"),
             )
         )
@@ -140,6 +140,7 @@ def summary_line(result: CrawlResult) -> str:
         f"{c.get('articles_unchanged', 0)} unchanged ({c.get('checked_304', 0)} by 304), "
         f"{c.get('not_article', 0)} not articles, {errors} errors"
         + (f" {_flat(c.get('errors', {}))}" if errors else "")
+        + "".join(f"; WARNING: {flag}" for flag in c.get("flags", []))
     )
 
 

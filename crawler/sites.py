@@ -35,7 +35,16 @@ DEFAULT_MAX_DEPTH = 3
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 _SETTING_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Keys a `[defaults]` table may set for every site; the URL lists are per site by nature.
-_DEFAULTABLE = ("allow", "deny", "max_depth", "since", "schedule", "settings", "spider")
+_DEFAULTABLE = (
+    "allow",
+    "deny",
+    "max_depth",
+    "since",
+    "schedule",
+    "max_runtime",
+    "settings",
+    "spider",
+)
 _BOOLEAN_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
 _SITE_KEYS = ("start_urls", "feeds", "sitemaps", "domains", *_DEFAULTABLE)
 
@@ -59,6 +68,8 @@ class SiteConfig:
     max_depth: int = DEFAULT_MAX_DEPTH
     since: timedelta | None = None
     schedule: str | None = None
+    # The longest a scheduled run may take before the scheduler stops it.
+    max_runtime: timedelta | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     # The spider that crawls it: the generic "news" one, or a site-specific subclass.
     spider: str = "news"
@@ -199,8 +210,9 @@ def _site(name: str, table: Mapping[str, Any]) -> SiteConfig:
         allow=_patterns(table, "allow", where),
         deny=_patterns(table, "deny", where),
         max_depth=_max_depth(table, where),
-        since=_since(table, where),
+        since=_duration(table, "since", where),
         schedule=_schedule(table, where),
+        max_runtime=_duration(table, "max_runtime", where),
         settings=_settings(table, where),
         spider=_spider(table, where),
     )
@@ -251,22 +263,30 @@ def _max_depth(table: Mapping[str, Any], where: str) -> int:
     return value
 
 
-def _since(table: Mapping[str, Any], where: str) -> timedelta | None:
-    value = table.get("since")
+def _duration(table: Mapping[str, Any], key: str, where: str) -> timedelta | None:
+    value = table.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SitesConfigError(f'{where}.since: expected a duration such as "7d"')
+        raise SitesConfigError(f'{where}.{key}: expected a duration such as "7d" or "30m"')
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise SitesConfigError(f"{where}.since: {exc}") from None
+        raise SitesConfigError(f"{where}.{key}: {exc}") from None
 
 
 def _schedule(table: Mapping[str, Any], where: str) -> str | None:
     value = table.get("schedule")
-    if value is not None and (not isinstance(value, str) or not value.strip()):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
         raise SitesConfigError(f'{where}.schedule: expected a string such as "every 30m"')
+    from crawler.schedules import parse_schedule
+
+    try:
+        parse_schedule(value)
+    except ValueError as exc:
+        raise SitesConfigError(f"{where}.schedule: {exc}") from None
     return value
 
 

@@ -51,6 +51,8 @@ __all__ = ["ArchiveSpider"]
 log = logging.getLogger(__name__)
 
 STAT = "newsarchive/"
+# An article body shorter than this counts as short in the run's quality counters.
+SHORT_TEXT = 500
 # Feeds autodiscovered through <link rel="alternate"> on listing pages, per crawl.
 MAX_AUTODISCOVERED_FEEDS = 10
 
@@ -332,6 +334,12 @@ class ArchiveSpider(scrapy.Spider):
         kind = analysis.kind
         if kind == "article" and analysis.prepared is not None:
             self._count("pages_article")
+            article = analysis.prepared.record.article
+            if article is not None:  # extraction quality, for the site health check
+                if article.published is None:
+                    self._count("quality/no_date")
+                if len(article.text) < SHORT_TEXT:
+                    self._count("quality/short_text")
             if analysis.decision is not None:
                 log.debug("article (%s): %s", ", ".join(analysis.decision.reasons), response.url)
             yield ArchivedFetch(response.url, analysis.prepared)

@@ -397,3 +397,26 @@ def test_a_busy_site_is_refused_or_waited_for(demo: SiteServer, tmp_path: Path) 
     with Archive(db, create=False) as archive:
         assert archive.lease(site) is None  # released when the crawl ended
         assert [run.status for run in archive.runs()] == ["succeeded"]
+
+
+def test_a_broken_site_is_flagged(
+    demo: SiteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.demo_site import STORY_PATHS
+    from crawler.siteserver import Route
+
+    crawl_json(newsarchive(tmp_path, "crawl", demo.url + "/", *FAST, "--format", "json"))
+    # A redesign: every story URL now serves a thin placeholder page.
+    routes = demo_routes(demo.url, day=1)
+    for path in STORY_PATHS[1]:
+        routes[path] = Route(b"<html><body><p>Loading...</p></body></html>")
+    demo.set_routes(routes)
+    run = crawl_json(newsarchive(tmp_path, "crawl", demo.url + "/", *FAST, "--format", "json"))
+    assert run["counters"]["flags"] == ["no articles (usually 8)"]
+    stats = newsarchive(tmp_path, "stats", "--format", "json")
+    assert json.loads(stats.stdout)["flags"] == {
+        demo.url.removeprefix("http://"): ["no articles (usually 8)"]
+    }
+    monkeypatch.setenv("COLUMNS", "200")
+    table = newsarchive(tmp_path, "runs")
+    assert "no articles (usually 8)" in table.stdout

@@ -88,6 +88,12 @@ def test_adhoc_site_is_pinned_to_its_host_and_port() -> None:
         ({"start_urls": ["https://e.com/"], "allow": ["(unclosed"]}, "sites.x.allow: '(unclosed'"),
         ({"start_urls": ["https://e.com/"], "settings": {"delay": 1}}, "sites.x.settings.delay"),
         ({"start_urls": ["https://e.com/"], "schedule": ""}, "sites.x.schedule"),
+        (
+            {"start_urls": ["https://e.com/"], "schedule": "sometimes"},
+            "sites.x.schedule: 'sometimes'",
+        ),
+        ({"start_urls": ["https://e.com/"], "schedule": "every 5 mins"}, "sites.x.schedule"),
+        ({"start_urls": ["https://e.com/"], "max_runtime": "long"}, "sites.x.max_runtime"),
         ({"start_urls": ["https://e.com/"], "start_url": ["x"]}, "sites.x.start_url: unknown key"),
         ({"start_urls": ["https://e.com:99999/"]}, "sites.x.start_urls"),
         ({"start_urls": ["https://e.com/"], "spider": "no spaces"}, "sites.x.spider"),

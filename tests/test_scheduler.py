@@ -1,0 +1,259 @@
+"""The scheduling service against the demo site on 127.0.0.1, with schedules of seconds."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo_site import demo_routes
+from crawler.siteserver import SiteServer
+from scheduler import SchedulerService, open_scheduler
+from storage import Archive
+
+BIN = Path(sys.executable).parent
+QUICK = "{ DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false }"
+# One request a second, one at a time: a crawl of the demo site takes about 20 s.
+SLOW = (
+    "{ DOWNLOAD_DELAY = 1, DOWNLOAD_DELAY_JITTER = 0, CONCURRENT_REQUESTS = 1, "
+    "AUTOTHROTTLE_ENABLED = false }"
+)
+
+
+@pytest.fixture
+def demo() -> Iterator[SiteServer]:
+    server = SiteServer({}).start()
+    server.set_routes(demo_routes(server.url, day=1))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def write_sites(tmp_path: Path, url: str, schedule: str, settings: str = QUICK) -> Path:
+    path = tmp_path / "sites.toml"
+    path.write_text(
+        f'[sites.demo]\nstart_urls = ["{url}/"]\nschedule = "{schedule}"\nsettings = {settings}\n'
+    )
+    return path
+
+
+def service(db: str, sites: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule", "run", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=timeout)
+    return process.returncode, err
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def runs(db: str, site: str = "demo"):
+    with Archive(db) as archive:
+        return list(reversed(archive.runs(site=site, limit=100)))
+
+
+def test_runs_on_schedule_and_never_overlap(demo: SiteServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "every 2s")
+    process = service(db, sites)
+    try:
+        assert wait_for(lambda: len([r for r in runs(db) if r.finished_at]) >= 2, 45)
+    finally:
+        code, err = stop(process)
+    assert code == 0, err
+    done = [r for r in runs(db) if r.finished_at]
+    assert all(r.trigger == "scheduled" and r.status == "succeeded" for r in done), done
+    assert done[0].counters["articles_new"] == 8
+    assert done[1].counters["checked_304"] == 8  # the second run is a cheap recheck
+    for earlier, later in itertools.pairwise(done):
+        assert earlier.finished_at <= later.started_at  # one at a time
+    assert "run of demo finished" in err and "run 1 demo: succeeded" in err
+
+
+def test_a_long_run_is_not_overlapped_and_sigterm_interrupts_it(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "every 1s", SLOW)
+    process = service(db, sites, "--grace", "2s")
+    try:
+        assert wait_for(lambda: bool(runs(db)), 20)
+        time.sleep(4)  # four intervals pass while the first run is still crawling
+        assert len(runs(db)) == 1
+        # A manual crawl of the same site is refused while the scheduled one runs ...
+        manual = subprocess.run(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "crawl", "demo"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert manual.returncode == 3 and "is being crawled" in manual.stderr
+        # ... and one that waits starts once the scheduled run is over.
+        waiting = subprocess.Popen(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "crawl", "demo",
+             "--wait", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=16"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(1)
+    finally:
+        started = time.monotonic()
+        code, err = stop(process)
+    assert code == 0, err
+    assert time.monotonic() - started < 2 + 15 + 5  # grace, then the child's own stop
+    _, waited = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, waited
+    assert "waiting: site demo is being crawled" in waited
+    all_runs = runs(db)
+    assert [(r.trigger, r.status) for r in all_runs] == [
+        ("scheduled", "interrupted"),
+        ("manual", "succeeded"),
+    ]
+    assert all_runs[0].finished_at <= all_runs[1].started_at
+    path = tmp_path / "a.db"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_restart_keeps_jobs_and_coalesces_missed_runs(demo: SiteServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "every 3s")
+    process = service(db, sites)
+    try:
+        assert wait_for(lambda: any(r.finished_at for r in runs(db)), 30)
+    finally:
+        code, err = stop(process)
+    assert code == 0 and "schedule of demo: added" in err
+    before = len(runs(db))
+    time.sleep(10)  # about three runs are missed while the service is down
+    process = service(db, sites, "--misfire-grace", "1m")
+    try:
+        assert wait_for(lambda: len(runs(db)) > before, 20)
+        time.sleep(1.5)  # less than one interval: only the coalesced catch-up run
+        after = runs(db)
+    finally:
+        code, err = stop(process)
+    assert code == 0 and "schedule of demo: kept" in err
+    assert len(after) == before + 1
+
+
+def test_trigger_runs_a_site_now(demo: SiteServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "0 0 1 1 *")  # once a year
+    process = service(db, sites)
+    try:
+        time.sleep(3)
+        assert runs(db) == []
+        result = subprocess.run(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
+             "trigger", "demo"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert wait_for(lambda: any(r.finished_at for r in runs(db)), 30)
+        listed = subprocess.run(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule", "list",
+             "--format", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        stop(process)
+    import json
+
+    (row,) = json.loads(listed.stdout)
+    assert row["site"] == "demo" and row["schedule"] == "0 0 1 1 *"
+    assert row["next_run"].startswith(f"{time.gmtime().tm_year + 1}-01-01")
+    assert row["last_status"] == "succeeded" and row["last_trigger"] == "scheduled"
+
+
+def test_reconcile_adds_keeps_changes_and_removes_jobs(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    Archive(db).close()
+    sites = tmp_path / "sites.toml"
+    body = '[sites.{n}]\nstart_urls = ["http://127.0.0.1:9/"]\nschedule = "{s}"\n'
+    sites.write_text(body.format(n="a", s="every 5m") + body.format(n="b", s="every 1h"))
+    svc = SchedulerService(db, str(sites))
+    scheduler = open_scheduler(db)
+    scheduler.start(paused=True)
+    try:
+        assert svc.reconcile(scheduler, svc.load()) == {"a": "added", "b": "added"}
+        sites.write_text(body.format(n="a", s="every 5m") + body.format(n="c", s="*/10 * * * *"))
+        sites.write_text(
+            body.format(n="a", s="every 5m")
+            + body.format(n="c", s="*/10 * * * *")
+            + '[sites.d]\nstart_urls = ["http://127.0.0.1:9/"]\n'
+        )
+        assert svc.reconcile(scheduler, svc.load()) == {"a": "kept", "c": "added", "b": "removed"}
+        sites.write_text(body.format(n="a", s="every 10m") + body.format(n="c", s="*/10 * * * *"))
+        assert svc.reconcile(scheduler, svc.load()) == {"a": "changed", "c": "kept"}
+        job = scheduler.get_job("site:a")
+        # stored by reference with a plain argument: nothing pickled can go stale
+        assert job.func_ref == "scheduler:run_site" and job.args == ("a",)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\nschedule = "hourly"\n',
+         "sites.demo.schedule: 'hourly'"),
+        ('[defaults]\nschedule = "every 0s"\n[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\n',
+         "sites.demo.schedule"),
+        ('[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\n', "no site has a schedule"),
+    ],
+)  # fmt: skip
+def test_invalid_schedules_stop_the_service_at_start(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    sites = tmp_path / "sites.toml"
+    sites.write_text(body)
+    result = subprocess.run(
+        [str(BIN / "newsarchive"), "--db", f"sqlite:///{tmp_path / 'a.db'}", "--sites",
+         str(sites), "schedule", "run"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_defaults_schedule_applies_to_sites_without_one(tmp_path: Path) -> None:
+    from crawler.sites import load_sites
+
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[defaults]\nschedule = "every 30m"\nmax_runtime = "10m"\n'
+        '[sites.a]\nstart_urls = ["http://127.0.0.1:9/"]\n'
+        '[sites.b]\nstart_urls = ["http://127.0.0.1:9/"]\nschedule = "0 6 * * 1-5"\n'
+    )
+    loaded = load_sites(sites)
+    assert loaded["a"].schedule == "every 30m" and loaded["b"].schedule == "0 6 * * 1-5"
+    assert loaded["a"].max_runtime is not None and loaded["a"].max_runtime.total_seconds() == 600
+
+
+def test_job_function_outside_a_service_does_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    from scheduler import run_site
+
+    run_site("demo")
+    assert "outside a running scheduler service" in caplog.text
+    assert os.environ.get("NEWSARCHIVE_NOT_SET") is None
