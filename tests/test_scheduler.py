@@ -186,8 +186,8 @@ def test_trigger_runs_a_site_now(demo: SiteServer, tmp_path: Path) -> None:
     assert row["last_status"] == "succeeded" and row["last_trigger"] == "scheduled"
 
 
-def test_reconcile_adds_keeps_changes_and_removes_jobs(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'a.db'}"
+def test_reconcile_adds_keeps_changes_and_removes_jobs(tmp_path: Path, db_url: str) -> None:
+    db = db_url  # the job store lives in the archive database: SQLite and PostgreSQL
     Archive(db).close()
     sites = tmp_path / "sites.toml"
     body = '[sites.{n}]\nstart_urls = ["http://127.0.0.1:9/"]\nschedule = "{s}"\n'
@@ -211,6 +211,13 @@ def test_reconcile_adds_keeps_changes_and_removes_jobs(tmp_path: Path) -> None:
         assert job.func_ref == "scheduler:run_site" and job.args == ("a",)
     finally:
         scheduler.shutdown(wait=False)
+    # a second scheduler on the same database sees the stored jobs (a restart)
+    again = open_scheduler(db)
+    again.start(paused=True)
+    try:
+        assert sorted(job.id for job in again.get_jobs()) == ["site:a", "site:c"]
+    finally:
+        again.shutdown(wait=False)
 
 
 @pytest.mark.parametrize(
@@ -257,3 +264,28 @@ def test_job_function_outside_a_service_does_nothing(caplog: pytest.LogCaptureFi
     run_site("demo")
     assert "outside a running scheduler service" in caplog.text
     assert os.environ.get("NEWSARCHIVE_NOT_SET") is None
+
+
+def test_a_run_past_its_max_runtime_is_stopped(demo: SiteServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        f'[sites.demo]\nstart_urls = ["{demo.url}/"]\nschedule = "0 0 1 1 *"\n'
+        f'max_runtime = "3s"\nsettings = {SLOW}\n'
+    )
+    process = service(db, sites)
+    try:
+        time.sleep(2)
+        subprocess.run(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
+             "trigger", "demo"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert wait_for(lambda: any(r.finished_at for r in runs(db)), 40)
+    finally:
+        code, err = stop(process)
+    assert code == 0
+    (run,) = runs(db)
+    assert run.status == "interrupted" and run.trigger == "scheduled"
+    assert (run.finished_at - run.started_at).total_seconds() < 3 + 2 + 15
+    assert "exceeded its max_runtime" in err
