@@ -60,22 +60,67 @@ POLL_SECONDS = 2.0
 EXIT_BUSY = 3
 # After SIGTERM, how long a child gets to record its run as interrupted before SIGKILL.
 STOP_TIMEOUT = 15.0
+JOB_STORE_ATTEMPTS = 7
+# The lease that makes one database have one scheduling service (not a valid site name).
+SERVICE_LEASE = "__scheduler__"
+# Tells a child crawl which lease holder name to use, so the service can release a dead
+# child's lease at once instead of waiting for it to lapse.
+HOLDER_ENV = "NEWSARCHIVE_LEASE_HOLDER"
+
+
+class ServiceBusyError(RuntimeError):
+    """Another scheduling service already runs on this database."""
 
 
 def job_id(site: str) -> str:
     return JOB_PREFIX + site
 
 
+def _job_store(engine: Any) -> Any:
+    """APScheduler's SQLAlchemy job store, retrying database errors.
+
+    APScheduler 3 does not catch a failed job-store write in its scheduling thread: one
+    "database is locked" or a PostgreSQL failover would end scheduling for good while the
+    process looks healthy. Each call is retried with backoff for about half a minute.
+    """
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlalchemy.exc import OperationalError
+
+    def retrying(method: Any) -> Any:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            delay = 0.5
+            for attempt in range(1, JOB_STORE_ATTEMPTS + 1):
+                try:
+                    return method(self, *args, **kwargs)
+                except OperationalError as exc:
+                    if attempt == JOB_STORE_ATTEMPTS:
+                        raise
+                    log.warning("job store: %s; retrying", str(exc.orig or exc).strip())
+                    time.sleep(delay)
+                    delay *= 2
+            return None
+
+        return call
+
+    names = ("lookup_job", "get_due_jobs", "get_next_run_time", "get_all_jobs", "add_job",
+             "update_job", "remove_job")  # fmt: skip
+    store_class = type(
+        "RetryingJobStore",
+        (SQLAlchemyJobStore,),
+        {name: retrying(getattr(SQLAlchemyJobStore, name)) for name in names},
+    )
+    return store_class(engine=engine, tablename=JOB_TABLE)
+
+
 def open_scheduler(db_url: str, *, misfire_grace: timedelta = DEFAULT_MISFIRE_GRACE) -> Any:
     """An APScheduler BackgroundScheduler on the archive database (not started)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from storage.engine import build_engine
 
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=build_engine(db_url), tablename=JOB_TABLE)},
+        jobstores={"default": _job_store(build_engine(db_url))},
         executors={"default": ThreadPoolExecutor(max_workers=32)},
         job_defaults={
             "coalesce": True,
@@ -92,6 +137,8 @@ class _Child:
     process: subprocess.Popen[str]
     started: datetime
     deadline: float
+    holder: str
+    stopping: bool = False
 
 
 @dataclass
@@ -126,17 +173,30 @@ class SchedulerService:
     def reconcile(self, scheduler: Any, scheduled: Mapping[str, SiteConfig]) -> dict[str, str]:
         """Make the stored jobs match sites.toml; what happened to each site, by name.
 
-        An unchanged schedule keeps its stored job (and so its next run time); a changed
-        one is rescheduled; a site no longer scheduled loses its job.
+        An unchanged schedule keeps its stored job (and so its next run time) but takes
+        this start's job options (misfire grace); a changed one is rescheduled; a site no
+        longer scheduled loses its job. A new interval site runs at once rather than
+        after its first interval.
         """
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        options = {
+            "misfire_grace_time": int(self.misfire_grace.total_seconds()),
+            "coalesce": True,
+            "max_instances": 1,
+        }
         done: dict[str, str] = {}
         stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)}
         for name, site in scheduled.items():
             trigger = parse_schedule(site.schedule or "")
             job = stored.pop(job_id(name), None)
             if job is not None and str(job.trigger) == str(trigger):
+                scheduler.modify_job(job.id, func="scheduler:run_site", args=[name], **options)
                 done[name] = "kept"
                 continue
+            extra = {}
+            if job is None and isinstance(trigger, IntervalTrigger):
+                extra["next_run_time"] = datetime.now(UTC)
             scheduler.add_job(
                 "scheduler:run_site",
                 trigger=trigger,
@@ -144,6 +204,8 @@ class SchedulerService:
                 id=job_id(name),
                 name=name,
                 replace_existing=True,
+                **options,
+                **extra,
             )
             done[name] = "changed" if job is not None else "added"
         for job in stored.values():
@@ -155,50 +217,78 @@ class SchedulerService:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; the exit status of the service."""
-        scheduled = self.load()
+        from crawler.site_leases import SiteBusyError, SiteLeases
         from storage.archive import Archive
 
-        Archive(self.db_url).close()  # create or upgrade the archive before the job store
+        scheduled = self.load()
+        with Archive(self.db_url) as archive:  # created or upgraded before the job store
+            for run in archive.interrupt_orphaned_runs():
+                log.warning("run %s of %s had no live crawl: marked interrupted", run.id, run.site)
+        # One service per database: a second one would reconcile away the first one's
+        # jobs and fire every job twice.
+        service_lease = SiteLeases(self.db_url, [SERVICE_LEASE], on_lost=self._lease_lost)
+        try:
+            service_lease.acquire()
+        except SiteBusyError as exc:
+            holder = exc.lease.holder if exc.lease else "another process"
+            raise ServiceBusyError(
+                f"a scheduling service already runs on this database ({holder})"
+            ) from None
         self.scheduler = open_scheduler(self.db_url, misfire_grace=self.misfire_grace)
         _services.append(self)
-        self.scheduler.start(paused=True)
-        for name, what in sorted(self.reconcile(self.scheduler, scheduled).items()):
-            log.info("schedule of %s: %s", name, what)
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        self.scheduler.resume()
-        for job in self.scheduler.get_jobs():
-            log.info("%s: next run %s", job.name, job.next_run_time)
+        code = 0
         try:
+            self.scheduler.start(paused=True)
+            for name, what in sorted(self.reconcile(self.scheduler, scheduled).items()):
+                log.info("schedule of %s: %s", name, what)
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+            self.scheduler.resume()
+            for job in self.scheduler.get_jobs():
+                log.info("%s: next run %s", job.name, job.next_run_time)
             while not self._stopping.wait(POLL_SECONDS):
+                # APScheduler offers no public probe of its thread; it dies on errors the
+                # job store's retries could not absorb.
+                if not self.scheduler._thread.is_alive():
+                    log.error("the scheduling thread died: stopping so the service restarts")
+                    code = 1
+                    self._stopping.set()
+                    break
                 self.scheduler.wakeup()  # notice jobs another process made due
                 self._enforce_deadlines()
         finally:
             self._shut_down()
             _services.remove(self)
-        return 0
+            service_lease.release()
+        return code
+
+    def _lease_lost(self, site: str) -> None:
+        log.error("lost the scheduling service lease: stopping")
+        self._stopping.set()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Only flags: the main loop acts (a handler taking locks could deadlock)."""
         self._signals += 1
-        if self._signals == 1:
-            log.warning(
-                "stopping: no new runs; running crawls get %ds to finish (signal again to stop "
-                "now)",
-                self.grace.total_seconds(),
-            )
-            self._stopping.set()
-        else:
-            log.warning("stopping now")
-            self._terminate_all(at_once=True)
+        self._stopping.set()
 
     def _shut_down(self) -> None:
-        self.scheduler.pause()
-        deadline = time.monotonic() + self.grace.total_seconds()
-        while self._running() and time.monotonic() < deadline and self._signals < 2:
-            time.sleep(0.2)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()
         if self._running():
-            self._terminate_all(at_once=self._signals >= 2)
-        self.scheduler.shutdown(wait=True)
+            if self._signals <= 1:
+                log.warning(
+                    "stopping: no new runs; running crawls get %ds to finish (signal again "
+                    "to stop now)",
+                    self.grace.total_seconds(),
+                )
+            deadline = time.monotonic() + self.grace.total_seconds()
+            while self._running() and time.monotonic() < deadline and self._signals < 2:
+                time.sleep(0.2)
+            if self._signals >= 2:
+                log.warning("stopping now")
+            self._terminate_all()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
 
     def _running(self) -> list[_Child]:
         with self._lock:
@@ -207,56 +297,69 @@ class SchedulerService:
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for child in self._running():
-            if now > child.deadline:
+            if now > child.deadline and not child.stopping:
                 log.warning("run of %s exceeded its max_runtime: stopping it", child.site)
-                self._stop_child(child, at_once=False)
+                child.stopping = True
+                threading.Thread(target=self._stop_child, args=(child,), daemon=True).start()
 
-    def _terminate_all(self, at_once: bool) -> None:
+    def _terminate_all(self) -> None:
         threads = [
-            threading.Thread(target=self._stop_child, args=(child, at_once))
-            for child in self._running()
+            threading.Thread(target=self._stop_child, args=(child,)) for child in self._running()
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
-    def _stop_child(self, child: _Child, at_once: bool) -> None:
-        """SIGTERM (the crawl records its run as interrupted), then SIGKILL if needed."""
+    def _stop_child(self, child: _Child) -> None:
+        """SIGTERM (the crawl records its run as interrupted), SIGKILL if it lingers or a
+        second signal came; run_site then records the end of a killed child."""
         process = child.process
         if process.poll() is not None:
             return
-        if not at_once:
+        if self._signals < 2:
             process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT)
-                return
-            except subprocess.TimeoutExpired:
-                pass
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while time.monotonic() < deadline and self._signals < 2:
+                try:
+                    process.wait(0.2)
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
         process.kill()
         process.wait()
-        self._mark_interrupted(child, "stopped by the scheduler")
 
-    def _mark_interrupted(self, child: _Child, reason: str) -> None:
-        """A killed child could not record its own end; record it for it."""
+    def _after_abnormal_exit(self, child: _Child, status: int) -> None:
+        """A child that died without recording its end (killed, crashed): record it, and
+        free its lease now instead of after the lease's time to live."""
         from storage.archive import Archive
 
+        reason = f"the crawl process ended abnormally (status {status})"
         try:
             with Archive(self.db_url) as archive:
+                archive.release_lease(child.site, child.holder)
                 for run in archive.runs(site=child.site, limit=5):
                     if run.status == "running" and run.started_at >= child.started:
                         archive.finish_run(run.id, "interrupted", run.counters, reason)
         except Exception as exc:
-            log.error("could not mark the run of %s interrupted: %s", child.site, exc)
+            log.error("could not record the end of %s's run: %s", child.site, exc)
 
     # ---------------------------------------------------------------- one run
 
     def run_site(self, name: str) -> None:
+        from crawler.site_leases import holder_name
+        from storage.archive import Archive
+
         if self._stopping.is_set():
             return
         site = self.sites.get(name)
         if site is None:
             log.warning("no site %s in %s any more: skipped", name, self.sites_path)
+            return
+        with Archive(self.db_url) as archive:  # cheap check before starting a process
+            lease = archive.lease(name)
+        if lease is not None:
+            log.warning("run of %s skipped: being crawled by %s", name, lease.holder)
             return
         command = [
             sys.executable, "-m", "crawler",
@@ -266,6 +369,7 @@ class SchedulerService:
         for key, value in self.settings.items():
             command += ["-s", f"{key}={value}"]
         max_runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
+        holder = holder_name()
         log.info("run of %s starting", name)
         with self._lock:
             if self._stopping.is_set():
@@ -277,10 +381,15 @@ class SchedulerService:
                 stderr=subprocess.PIPE,
                 text=True,
                 start_new_session=True,  # a Ctrl-C on the service's terminal is ours to relay
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
+                env={**os.environ, "PYTHONUNBUFFERED": "1", HOLDER_ENV: holder},
             )
             child = _Child(
-                name, process, datetime.now(UTC), time.monotonic() + max_runtime.total_seconds()
+                name,
+                process,
+                datetime.now(UTC),
+                time.monotonic() + max_runtime.total_seconds(),
+                holder,
             )
             self._children[name] = child
         child_log = logging.getLogger(f"newsarchive.scheduler.{name}")
@@ -296,6 +405,19 @@ class SchedulerService:
             log.info("run of %s finished", name)
         else:
             log.warning("run of %s ended with status %s", name, status)
+            if status < 0 or status not in (1, 2):
+                self._after_abnormal_exit(child, status)
+
+
+def _die_with_parent() -> None:
+    """Linux: a crawl whose service was killed gets SIGTERM instead of running on unseen."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 # The service running in this process: APScheduler calls run_site by its import path with
@@ -317,7 +439,7 @@ def schedule_status(db_url: str, sites_path: str) -> list[dict[str, Any]]:
     from storage.archive import Archive
 
     sites = load_sites(sites_path)
-    with Archive(db_url) as archive, _job_store(db_url) as store:
+    with Archive(db_url) as archive, _stored_jobs(db_url) as store:
         jobs = {job.id: job for job in store.get_all_jobs()}
         rows = []
         for name, site in sites.items():
@@ -350,29 +472,34 @@ def _lease_holder(archive: Any, site: str) -> str | None:
     return lease.holder if lease else None
 
 
-def trigger_site(db_url: str, sites_path: str, name: str) -> datetime:
-    """Make a site's job due now; the running service starts it within POLL_SECONDS."""
+def trigger_site(db_url: str, sites_path: str, name: str) -> str | None:
+    """Make a site's job due now; the running service starts it within POLL_SECONDS.
+
+    Returns the holder of the service lease (the service that will run it), if any.
+    """
     sites = load_sites(sites_path)
     if name not in sites:
         raise SitesConfigError(f"{name!r}: not a site in {sites_path}")
-    with _job_store(db_url) as store:
+    with _stored_jobs(db_url) as store:
         job = store.lookup_job(job_id(name))
         if job is None:
             raise SitesConfigError(
                 f"{name!r} has no scheduled job yet: give it a schedule and (re)start "
                 "`newsarchive schedule run`"
             )
-        now = datetime.now(UTC)
-        job.next_run_time = now
+        job.next_run_time = datetime.now(UTC)
         store.update_job(job)
-        return now
+    from storage.archive import Archive
+
+    with Archive(db_url) as archive:
+        lease = archive.lease(SERVICE_LEASE)
+    return lease.holder if lease else None
 
 
 @contextmanager
-def _job_store(db_url: str) -> Iterator[Any]:
+def _stored_jobs(db_url: str) -> Iterator[Any]:
     """The stored jobs, read and written without running a scheduler in this process
     (a second scheduler would run due jobs itself, the service's work)."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from storage.archive import Archive
@@ -380,7 +507,7 @@ def _job_store(db_url: str) -> Iterator[Any]:
 
     Archive(db_url).close()  # an archive, migrated, before its job table is touched
     engine = build_engine(db_url)
-    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+    store = _job_store(engine)
     store.start(BackgroundScheduler(timezone=UTC), "default")
     try:
         yield store

@@ -891,7 +891,7 @@ def schedule_run(
 ) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT (logs to stderr)."""
     from crawler.sites import SitesConfigError
-    from scheduler import SchedulerService
+    from scheduler import SchedulerService, ServiceBusyError
 
     if ctx.obj.get("verbose", 0) == 0:
         logging.getLogger("newsarchive").setLevel(logging.INFO)
@@ -906,6 +906,8 @@ def schedule_run(
         code = service.run()
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
+    except ServiceBusyError as exc:
+        _fail(str(exc), EXIT_NOT_FOUND)
     sys.exit(code)
 
 
@@ -955,14 +957,21 @@ def schedule_trigger(ctx: click.Context, site: str) -> None:
     from scheduler import POLL_SECONDS, trigger_site
 
     try:
-        trigger_site(ctx.obj["db"], ctx.obj["sites"], site)
+        service = trigger_site(ctx.obj["db"], ctx.obj["sites"], site)
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
-    click.echo(
-        f"{site}: due now; a running `newsarchive schedule run` starts it within "
-        f"{POLL_SECONDS:g} s (unless it is being crawled already)",
-        err=True,
-    )
+    if service is None:
+        click.echo(
+            f"{site}: due now, but no scheduling service runs on this database: it runs "
+            "when `newsarchive schedule run` starts (within its --misfire-grace)",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"{site}: due now; the service ({service}) starts it within {POLL_SECONDS:g} s "
+            "(unless it is being crawled already)",
+            err=True,
+        )
 
 
 # ---------------------------------------------------------------------------- db

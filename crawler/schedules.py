@@ -17,7 +17,6 @@ __all__ = ["parse_schedule", "schedule_interval"]
 
 _EVERY = re.compile(r"^\s*every\s+(\S+)\s*$", re.IGNORECASE)
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NUMBER_NOT_STEP = re.compile(r"(?<![/\d])\d+")
 # Below this an interval is a mistake rather than a schedule (and would hammer a site).
 MIN_INTERVAL = timedelta(seconds=1)
 
@@ -52,6 +51,11 @@ def parse_schedule(text: str) -> Any:
             "expression (*/30 * * * *)"
         )
     minute, hour, day, month, weekday = fields
+    if day != "*" and weekday != "*":
+        # cron runs when EITHER matches, APScheduler only when BOTH do: refuse the ambiguity.
+        raise ValueError(
+            f"{text!r}: restrict the day of the month or the day of the week, not both"
+        )
     try:
         return CronTrigger(
             minute=minute,
@@ -66,12 +70,46 @@ def parse_schedule(text: str) -> Any:
 
 
 def _cron_weekdays(field: str) -> str:
-    """Cron day numbers (0 or 7 = Sunday) as names, which mean the same in APScheduler."""
+    """A cron day-of-week field as an explicit list of day names.
 
-    def name(match: re.Match[str]) -> str:
-        number = int(match.group(0))
+    Cron counts 0 (or 7) = Sunday and APScheduler 3 counts 0 = Monday; names mean the same
+    in both. Ranges, steps and lists are expanded here (`0-4`, `1-5/2`, `*/2`), because a
+    translated range can wrap (sun-thu) and APScheduler drops steps on names.
+    """
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for item in field.split(","):
+        base, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1 or (step_text and not step_text.isdigit()):
+            raise ValueError(f"day of week {item!r}: bad step")
+        if base == "*":
+            first, last = 0, 6
+        elif "-" in base:
+            start, _, end = base.partition("-")
+            first, last = _day_number(start), _day_number(end)
+            if last == 0 and first > 0:
+                last = 7  # 5-7 or fri-sun: up to Sunday
+        else:
+            first = last = _day_number(base)
+            if step_text:
+                last = 6
+        if first > last:
+            raise ValueError(f"day of week {item!r}: range runs backwards")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    if len(days) == 7:
+        return "*"
+    return ",".join(_DAYS[day] for day in sorted(days))
+
+
+def _day_number(text: str) -> int:
+    text = text.strip().lower()
+    if text.isdigit():
+        number = int(text)
         if number > 7:
             raise ValueError(f"day of week {number} is not 0-7")
-        return _DAYS[number % 7]
-
-    return _NUMBER_NOT_STEP.sub(name, field)
+        return number
+    if text[:3] in _DAYS:
+        return _DAYS.index(text[:3])
+    raise ValueError(f"day of week {text!r} is neither 0-7 nor a day name")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -35,17 +36,34 @@ class SiteBusyError(RuntimeError):
         super().__init__(f"site {site} is being crawled{who}")
 
 
+# Set by the scheduling service for its child crawls, so it can free a dead child's lease.
+HOLDER_ENV = "NEWSARCHIVE_LEASE_HOLDER"
+
+
 def holder_name() -> str:
     """Host, process and a random tag: unique, and telling an operator where to look."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def _stop_this_process(site: str) -> None:
+    """The default when a lease is lost: end this crawl as Ctrl-C would (run interrupted),
+    since another process may now be crawling the same site."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 class SiteLeases:
-    def __init__(self, db_url: str, sites: Sequence[str], ttl: timedelta = LEASE_TTL) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        sites: Sequence[str],
+        ttl: timedelta = LEASE_TTL,
+        on_lost: Callable[[str], None] = _stop_this_process,
+    ) -> None:
         self.db_url = db_url
         self.sites = list(dict.fromkeys(sites))
         self.ttl = ttl
-        self.holder = holder_name()
+        self.on_lost = on_lost
+        self.holder = os.environ.get(HOLDER_ENV) or holder_name()
         self._held: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,15 +103,26 @@ class SiteLeases:
         return None
 
     def _renew_loop(self) -> None:
+        """Renew every quarter TTL. A lease taken over by someone else, or not renewed for a
+        whole TTL (database unreachable), is lost: `on_lost` stops the work it guarded."""
         interval = self.ttl.total_seconds() / 4
+        renewed = time.monotonic()
         with Archive(self.db_url) as archive:
             while not self._stop.wait(interval):
-                for site in self._held:
-                    try:
+                lost: list[str] = []
+                try:
+                    for site in self._held:
                         if not archive.renew_lease(site, self.holder, self.ttl):
-                            log.error("lost the crawl lease of site %s to another process", site)
-                    except Exception as exc:  # a database hiccup: try again next round
-                        log.warning("could not renew the lease of site %s: %s", site, exc)
+                            lost.append(site)
+                    renewed = time.monotonic()
+                except Exception as exc:  # a database hiccup: try again next round
+                    log.warning("could not renew the crawl leases: %s", exc)
+                    if time.monotonic() - renewed >= self.ttl.total_seconds():
+                        lost = list(self._held)
+                for site in lost:
+                    log.error("lost the crawl lease of site %s: stopping", site)
+                    self._held.remove(site)
+                    self.on_lost(site)
 
     def release(self) -> None:
         self._stop.set()

@@ -311,6 +311,26 @@ class Archive:
         with self.engine.connect() as conn:
             return leases.current(conn, site)
 
+    def interrupt_orphaned_runs(self) -> list[RunView]:
+        """Runs still `running` whose site nobody holds a lease on: their process died
+        without recording its end (SIGKILL, power cut). They are marked interrupted."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_runs.c.id, _sites.c.name)
+                .join(_sites, _sites.c.id == _runs.c.site_id)
+                .where(_runs.c.status == "running")
+            ).all()
+            orphans = [
+                (run_id, site) for run_id, site in rows if leases.current(conn, site) is None
+            ]
+        found: list[RunView] = []
+        for run_id, site in orphans:
+            self.finish_run(
+                run_id, "interrupted", None, "its crawl process ended without recording it"
+            )
+            found.extend(r for r in self.runs(site=site, limit=50) if r.id == run_id)
+        return found
+
     # ------------------------------------------------------------------ lookups
 
     def resolve(self, ref: str | int) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import lease_table as _leases
@@ -28,9 +29,17 @@ class Lease:
     expires_at: datetime
 
 
+def _now(conn: Connection) -> Any:
+    """The database server's clock on PostgreSQL, so machines whose clocks disagree cannot
+    take each other's live leases; SQLite is one machine, whose clock is the clock."""
+    if conn.dialect.name == "postgresql":
+        return func.now()
+    return datetime.now(UTC)
+
+
 def acquire(conn: Connection, site: str, holder: str, ttl: timedelta) -> bool:
     """Take the site's lease for `holder` unless someone else holds an unexpired one."""
-    now = datetime.now(UTC)
+    now = _now(conn)
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(_leases).values(
         site=site, holder=holder, acquired_at=now, expires_at=now + ttl
@@ -52,7 +61,7 @@ def renew(conn: Connection, site: str, holder: str, ttl: timedelta) -> bool:
     result = conn.execute(
         update(_leases)
         .where(_leases.c.site == site, _leases.c.holder == holder)
-        .values(expires_at=datetime.now(UTC) + ttl)
+        .values(expires_at=_now(conn) + ttl)
     )
     return result.rowcount == 1
 
@@ -64,7 +73,7 @@ def release(conn: Connection, site: str, holder: str) -> None:
 def current(conn: Connection, site: str) -> Lease | None:
     """The unexpired lease on a site, if any."""
     row = conn.execute(
-        select(_leases).where(_leases.c.site == site, _leases.c.expires_at >= datetime.now(UTC))
+        select(_leases).where(_leases.c.site == site, _leases.c.expires_at >= _now(conn))
     ).first()
     if row is None:
         return None
