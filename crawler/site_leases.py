@@ -25,7 +25,16 @@ __all__ = ["LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_name"]
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = timedelta(seconds=60)
+
+def _lease_ttl() -> timedelta:
+    """60 s, or NEWSARCHIVE_LEASE_TTL seconds: longer where the database is far or flaky."""
+    try:
+        return timedelta(seconds=max(2.0, float(os.environ.get("NEWSARCHIVE_LEASE_TTL", "60"))))
+    except ValueError:
+        return timedelta(seconds=60)
+
+
+LEASE_TTL = _lease_ttl()
 
 
 class SiteBusyError(RuntimeError):
@@ -56,12 +65,12 @@ class SiteLeases:
         self,
         db_url: str,
         sites: Sequence[str],
-        ttl: timedelta = LEASE_TTL,
+        ttl: timedelta | None = None,
         on_lost: Callable[[str], None] = _stop_this_process,
     ) -> None:
         self.db_url = db_url
         self.sites = list(dict.fromkeys(sites))
-        self.ttl = ttl
+        self.ttl = ttl or _lease_ttl()
         self.on_lost = on_lost
         self.holder = os.environ.get(HOLDER_ENV) or holder_name()
         self._held: list[str] = []

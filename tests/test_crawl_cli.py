@@ -420,3 +420,38 @@ def test_a_broken_site_is_flagged(
     monkeypatch.setenv("COLUMNS", "200")
     table = newsarchive(tmp_path, "runs")
     assert "no articles (usually 8)" in table.stdout
+
+
+def test_a_crawl_that_loses_its_lease_stops(demo: SiteServer, tmp_path: Path) -> None:
+    import signal
+    import time
+    from datetime import timedelta
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    slow = (
+        "-s", "DOWNLOAD_DELAY=1", "-s", "DOWNLOAD_DELAY_JITTER=0",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [str(BIN / "newsarchive"), "--db", db, "crawl", demo.url + "/", *slow],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NEWSARCHIVE_LEASE_TTL": "4"},
+    )  # fmt: skip
+    site = demo.url.removeprefix("http://")
+    try:
+        time.sleep(3)
+        with Archive(db) as archive:  # another machine takes over (e.g. after a long stall)
+            with archive.engine.begin() as conn:
+                from sqlalchemy import text
+
+                conn.execute(text("UPDATE site_leases SET expires_at = '2000-01-01 00:00:00'"))
+            assert archive.acquire_lease(site, "other-machine", timedelta(minutes=5))
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+    assert "lost the crawl lease" in err
+    with Archive(db) as archive:
+        (run,) = archive.runs()
+        assert run.status == "interrupted"
+        assert archive.lease(site).holder == "other-machine"  # not released by the loser
