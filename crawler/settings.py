@@ -50,6 +50,8 @@ REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprints.CanonicalRequestFingerprinte
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt and everything else: a request off the site goes nowhere.
     "crawler.middlewares.SiteScopeMiddleware": 40,
+    # No private, loopback or link-local addresses unless a start URL names the host.
+    "crawler.address_guard.AddressGuardMiddleware": 42,
     # After robots.txt: a disallowed page does not use up the budget.
     "crawler.middlewares.PageBudgetMiddleware": 110,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
