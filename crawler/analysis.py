@@ -95,7 +95,7 @@ def _not_article(page: FetchedPage, kind: str, **extra: object) -> PageAnalysis:
 def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
     """Decide and extract one page; raises only on a bug, never on bad input."""
     media_type = (page.content_type or "").split(";")[0].strip().lower()
-    if media_type not in _HTML_TYPES:
+    if media_type not in _HTML_TYPES or _binary(page.body):
         return _not_article(page, "not_html")
     if not page.body.strip():
         return _not_article(page, "empty")
@@ -148,6 +148,22 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
         None,
         extraction.article.title,
     )
+
+
+# Leading bytes of files that servers mislabel as text/html: never parse them as pages.
+_MAGIC = (
+    b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF",
+    b"OggS", b"ID3", b"\x00\x00\x01\x00", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf",
+)  # fmt: skip
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _binary(body: bytes) -> bool:
+    """A file, not a page: known magic bytes, or NULs (which no 8-bit or UTF-8 page has)."""
+    head = body[:16]
+    if head.startswith(_MAGIC) or head[4:8] == b"ftyp":
+        return True
+    return not head.startswith(_UTF16_BOMS) and b"\x00" in body[:512]
 
 
 def _record(page: FetchedPage, article: ExtractedArticle) -> FetchRecord:

@@ -427,6 +427,9 @@ def _failure_kind(failure: Failure) -> str | None:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"errors/http_{exc.response.status}"
+    message = str(exc)
+    if "max size" in message or "DOWNLOAD_MAXSIZE" in message:
+        return "errors/too_large"  # over DOWNLOAD_MAXSIZE, compressed or not
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in str(exc):
             return "blocked/robots"
@@ -441,5 +444,7 @@ def _failure_kind(failure: Failure) -> str | None:
     if "DataLoss" in name or "ConnectionLost" in name or "ConnectionDone" in name:
         return "errors/connection_lost"
     if "Cancelled" in name:
-        return "errors/cancelled"
+        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE without a Content-Length
+        # saying so in advance (its Failure carries no message to tell).
+        return "errors/too_large"
     return f"errors/{name}"

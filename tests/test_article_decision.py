@@ -104,7 +104,8 @@ def test_non_html_and_empty_pages() -> None:
         "not_article",
         "unparsable",
     )
-    assert analyze("/soup.html", b"\x00\x01<<<>>>&&&;;").kind == "unparsable"
+    assert analyze("/soup.html", b"\x01\x02<<<>>>&&&;;").kind == "unparsable"
+    assert analyze("/nul.html", b"\x00\x01<<<>>>&&&;;").kind == "not_html"  # NULs: a file
 
 
 def test_links_skip_files_fragments_and_other_schemes() -> None:
