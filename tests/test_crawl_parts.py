@@ -113,3 +113,15 @@ def test_worker_pool_limits_time_and_replaces_crashed_workers() -> None:
         return outcomes
 
     assert asyncio.run(scenario()) == [PageTimeoutError, WorkerCrashedError, 0.01]
+
+
+def test_crawl_settings_switch_off_what_a_hostile_page_could_use() -> None:
+    from crawler.runner import build_settings
+
+    settings = build_settings("sqlite:///x.db", {})
+    assert settings.getbool("TELNETCONSOLE_ENABLED") is False
+    handlers = settings.getdict("DOWNLOAD_HANDLERS")
+    assert all(handlers.get(scheme, "on") is None for scheme in ("file", "data", "ftp", "s3"))
+    assert settings.getint("DOWNLOAD_MAXSIZE") == 16 * 1024 * 1024
+    assert settings.getbool("ROBOTSTXT_OBEY") is True
+    assert "scrapy" not in settings.get("USER_AGENT").lower().split("/")[0]
