@@ -124,7 +124,7 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
         links.headline_chars,
         _compiled(rules.allow),
         text_lines=len(lines),
-        headline_lines=sum(1 for line in lines if line in links.headlines),
+        headline_lines=sum(1 for line in lines if line in links.link_texts),
     )
     if not decision.is_article:
         return _not_article(

@@ -108,5 +108,5 @@ def decide(
     # The surest listing sign: the extracted text itself is a run of linked headlines
     # (corpus articles peak at 4 of 35 lines; listings run at 35-50%).
     if headline_lines >= 3 and headline_lines >= 0.25 * max(text_lines, 1):
-        add(-4, f"{headline_lines} of {text_lines} text lines are headline links")
+        add(-4, f"{headline_lines} of {text_lines} text lines are links")
     return Decision(score >= THRESHOLD, score, tuple(reasons))

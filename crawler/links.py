@@ -88,6 +88,10 @@ _SKIPPED_EXTENSIONS = frozenset(
 
 # Anchor text this long reads as a headline: listing pages are made of them.
 HEADLINE_CHARS = 30
+# Anchor text this long can be a whole line of extracted text (a listing's or a link
+# farm's lines are links); shorter ones are menu words that also occur inside prose.
+LINE_CHARS = 12
+MAX_LINK_TEXTS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,9 @@ class PageLinks:
     # Links whose anchor text reads like a headline, and their total text length.
     headline_links: int
     headline_chars: int
-    # The headlines themselves (whitespace-normalized), to recognise them in extracted text.
-    headlines: frozenset[str] = frozenset()
+    # Anchor texts of LINE_CHARS or more (whitespace-normalized), to recognise extracted
+    # text lines that are links.
+    link_texts: frozenset[str] = frozenset()
 
 
 def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
@@ -123,14 +128,15 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             scheme = urlsplit(url).scheme
         except ValueError:
             continue
-        if scheme in ("http", "https") and not _is_file(url):
+        if scheme not in ("http", "https") or _is_file(url):
+            continue
+        if len(seen) < MAX_LINKS:
             seen.setdefault(url, None)
-            text = " ".join(node.text_content().split())
-            if len(text) >= HEADLINE_CHARS:
-                headlines[url] = max(len(text), headlines.get(url, 0))
-                texts.add(text)
-            if len(seen) >= MAX_LINKS:
-                break
+        text = " ".join(node.text_content().split())
+        if len(text) >= HEADLINE_CHARS:
+            headlines[url] = max(len(text), headlines.get(url, 0))
+        if len(text) >= LINE_CHARS and len(texts) < MAX_LINK_TEXTS:
+            texts.add(text)
     return PageLinks(list(seen), len(headlines), sum(headlines.values()), frozenset(texts))
 
 
