@@ -86,7 +86,9 @@ def run_crawls(
     from crawler.workers import ExtractionPool
 
     pool = ExtractionPool(
-        settings.getint("NEWSARCHIVE_WORKERS"), settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT")
+        settings.getint("NEWSARCHIVE_WORKERS"),
+        settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
+        settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
     )
     crawlers = []
     for site, spider_class in zip(sites, spider_classes, strict=True):

@@ -74,6 +74,8 @@ NEWSARCHIVE_TRIGGER = "manual"
 # Extraction worker processes (0 = one per core) and the time one page may take.
 NEWSARCHIVE_WORKERS = 0
 NEWSARCHIVE_PAGE_TIMEOUT = 30.0
+# Address-space limit of each extraction worker, in MiB (0 = none).
+NEWSARCHIVE_WORKER_MEMORY = 2048
 # Archive writes: fetches per transaction and the longest a fetch waits to be written.
 NEWSARCHIVE_BATCH_SIZE = 50
 NEWSARCHIVE_FLUSH_SECONDS = 2.0

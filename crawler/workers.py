@@ -39,8 +39,18 @@ class WorkerCrashedError(Exception):
 _QUIET_LOGGERS = ("trafilatura", "htmldate", "justext", "courlan", "charset_normalizer")
 
 
-def _warm_up() -> None:
-    """Import the heavy modules once per worker, before the first page arrives."""
+def _warm_up(memory_mb: int = 0) -> None:
+    """Bound the worker's memory, then import the heavy modules before the first page.
+
+    With an address-space limit, a page that would need gigabytes (a pathological DOM)
+    fails with MemoryError in its worker, which is counted and replaced, instead of
+    pushing the whole machine into swap or the OOM killer.
+    """
+    if memory_mb > 0:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -50,9 +60,10 @@ def _warm_up() -> None:
 
 
 class ExtractionPool:
-    def __init__(self, workers: int = 0, timeout: float = 30.0) -> None:
+    def __init__(self, workers: int = 0, timeout: float = 30.0, memory_mb: int = 0) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self._pool: Any = None
         # Crawls sharing this pool (several sites in one command): the last one stops it.
         self._users = 0
@@ -69,6 +80,7 @@ class ExtractionPool:
             max_workers=self.workers,
             max_tasks=MAX_TASKS_PER_WORKER,
             initializer=_warm_up,
+            initargs=(self.memory_mb,),
             context=multiprocessing.get_context("spawn"),
         )
 

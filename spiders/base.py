@@ -103,6 +103,7 @@ class ArchiveSpider(scrapy.Spider):
         pool = kwargs.pop("pool", None) or ExtractionPool(
             crawler.settings.getint("NEWSARCHIVE_WORKERS"),
             crawler.settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
+            crawler.settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
         )
         spider = super().from_crawler(crawler, *args, site=site, pool=pool, **kwargs)
         crawler.signals.connect(spider._open_pool, signal=signals.spider_opened)

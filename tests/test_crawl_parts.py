@@ -125,3 +125,30 @@ def test_crawl_settings_switch_off_what_a_hostile_page_could_use() -> None:
     assert settings.getint("DOWNLOAD_MAXSIZE") == 16 * 1024 * 1024
     assert settings.getbool("ROBOTSTXT_OBEY") is True
     assert "scrapy" not in settings.get("USER_AGENT").lower().split("/")[0]
+
+
+def _allocate(megabytes: int) -> int:
+    block = bytearray(megabytes * 1024 * 1024)
+    return len(block)
+
+
+def test_worker_memory_is_bounded_and_the_pool_survives() -> None:
+    async def scenario() -> list[object]:
+        pool = ExtractionPool(workers=1, timeout=20.0, memory_mb=1024)
+        pool.start()
+        outcomes: list[object] = []
+        try:
+            for megabytes in (3000, 10):
+                try:
+                    outcomes.append(await pool.run(_allocate, megabytes))
+                except MemoryError:
+                    outcomes.append(MemoryError)
+                except WorkerCrashedError:
+                    outcomes.append(WorkerCrashedError)
+        finally:
+            pool.close()
+        return outcomes
+
+    first, second = asyncio.run(scenario())
+    assert first in (MemoryError, WorkerCrashedError)  # refused, not granted 3 GB
+    assert second == 10 * 1024 * 1024  # and the pool still works
