@@ -136,23 +136,32 @@ def test_a_long_run_is_not_overlapped_and_sigterm_interrupts_it(
 
 
 def test_restart_keeps_jobs_and_coalesces_missed_runs(demo: SiteServer, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler import _stored_jobs
+
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    sites = write_sites(tmp_path, demo.url, "every 8s")
+    sites = write_sites(tmp_path, demo.url, "every 1h")
     process = service(db, sites)
     try:
-        assert wait_for(lambda: any(r.finished_at for r in runs(db)), 30)
+        assert wait_for(lambda: any(r.finished_at for r in runs(db)), 30)  # a new site runs
     finally:
         code, err = stop(process)
     assert code == 0 and "schedule of demo: added" in err
     before = len(runs(db))
-    time.sleep(20)  # two or three runs are missed while the service is down
-    process = service(db, sites, "--misfire-grace", "1m")
+    # The service was down for three hours: three run times were missed.
+    with _stored_jobs(db) as store:
+        job = store.lookup_job("site:demo")
+        job.next_run_time = datetime.now(UTC) - timedelta(hours=3, seconds=-30)
+        store.update_job(job)
+    process = service(db, sites, "--misfire-grace", "4h")
     try:
         assert wait_for(lambda: len(runs(db)) > before, 20)
-        # Coalesced: one catch-up run. Without coalescing APScheduler would run every
-        # missed time back to back, the second right after the first (a crawl of the demo
-        # site takes 1-3 s), well before the next regular time 8 s on.
-        time.sleep(5)
+        # Coalesced: one catch-up run. Without coalescing the three missed run times would
+        # run back to back, the next right after the first (a crawl takes 1-3 s); the next
+        # regular run is an hour away.
+        assert wait_for(lambda: all(r.finished_at for r in runs(db)), 20)
+        time.sleep(6)
         after = runs(db)
     finally:
         code, err = stop(process)
