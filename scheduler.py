@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.schedules import parse_schedule
+from crawler.site_leases import EXIT_BUSY
 from crawler.sites import SiteConfig, SitesConfigError, load_sites
 
 __all__ = [
@@ -56,8 +57,6 @@ DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 # How often the service looks at the job store for jobs changed by another process
 # (`newsarchive schedule trigger`).
 POLL_SECONDS = 2.0
-# The exit status of `newsarchive crawl` when the site's lease is held elsewhere.
-EXIT_BUSY = 3
 # After SIGTERM, how long a child gets to record its run as interrupted before SIGKILL.
 STOP_TIMEOUT = 15.0
 JOB_STORE_ATTEMPTS = 7
@@ -222,8 +221,8 @@ class SchedulerService:
 
         scheduled = self.load()
         with Archive(self.db_url) as archive:  # created or upgraded before the job store
-            for run in archive.interrupt_orphaned_runs():
-                log.warning("run %s of %s had no live crawl: marked interrupted", run.id, run.site)
+            for run_id, site in archive.interrupt_orphaned_runs():
+                log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
         # One service per database: a second one would reconcile away the first one's
         # jobs and fire every job twice.
         service_lease = SiteLeases(self.db_url, [SERVICE_LEASE], on_lost=self._lease_lost)

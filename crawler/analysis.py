@@ -35,7 +35,6 @@ class PageRules:
     allow: tuple[str, ...] = ()
     selectors: tuple[tuple[str, str], ...] = ()
     options: ExtractionOptions = field(default_factory=ExtractionOptions)
-    want_links: bool = True
     # False when the page's own rel=canonical led back to it through a redirect.
     follow_canonical: bool = True
 
@@ -63,12 +62,12 @@ class PageAnalysis:
     """
 
     kind: str
+    # Only for an article: what storage needs, precomputed here rather than in the writer.
     prepared: PreparedFetch | None = None
     decision: Decision | None = None
     links: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     canonical: str | None = None
-    title: str | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,42 +75,25 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
 
 
-def _not_article(page: FetchedPage, kind: str, **extra: object) -> PageAnalysis:
-    """A page that changes no story: recorded as a fetch without its body."""
-    record = FetchRecord(
-        site=page.site,
-        url=page.url,
-        final_url=page.final_url,
-        status=page.status,
-        fetched_at=page.fetched_at,
-    )
-    try:
-        prepared: PreparedFetch | None = prepare(record)
-    except InvalidFetchError:
-        prepared = None
-    return PageAnalysis(kind, prepared, **extra)  # type: ignore[arg-type]
-
-
 def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
     """Decide and extract one page; raises only on a bug, never on bad input."""
     media_type = (page.content_type or "").split(";")[0].strip().lower()
     if media_type not in _HTML_TYPES or _binary(page.body):
-        return _not_article(page, "not_html")
+        return PageAnalysis("not_html")
     if not page.body.strip():
-        return _not_article(page, "empty")
+        return PageAnalysis("empty")
     text, _encoding = decode_html(page.body, page.content_type)
     tree = parse_html(text)
     if tree is None:
-        return _not_article(page, "unparsable")
+        return PageAnalysis("unparsable")
     meta = read_page_meta(tree, page.final_url)
     links = page_links(tree, page.final_url)
-    link_urls = links.urls if rules.want_links else []
     canonical = (
         _same_site_canonical(page.final_url, meta.canonical) if rules.follow_canonical else None
     )
     if canonical is not None:
-        return _not_article(
-            page, "alternate", links=link_urls, feeds=meta.feed_links, canonical=canonical
+        return PageAnalysis(
+            "alternate", links=links.urls, feeds=meta.feed_links, canonical=canonical
         )
     extraction = extract_article(tree, page.final_url, meta, rules.options, dict(rules.selectors))
     lines = [" ".join(line.split()) for line in extraction.article.text.splitlines()]
@@ -127,27 +109,14 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
         headline_lines=sum(1 for line in lines if line in links.link_texts),
     )
     if not decision.is_article:
-        return _not_article(
-            page,
-            "not_article",
-            decision=decision,
-            links=link_urls,
-            feeds=meta.feed_links,
-            title=extraction.article.title,
+        return PageAnalysis(
+            "not_article", decision=decision, links=links.urls, feeds=meta.feed_links
         )
     try:
         prepared = prepare(_record(page, extraction.article)).precompute()
     except InvalidFetchError:
-        return _not_article(page, "not_article", decision=decision, links=link_urls)
-    return PageAnalysis(
-        "article",
-        prepared,
-        decision,
-        link_urls,
-        meta.feed_links,
-        None,
-        extraction.article.title,
-    )
+        return PageAnalysis("not_article", decision=decision, links=links.urls)
+    return PageAnalysis("article", prepared, decision, links.urls, meta.feed_links)
 
 
 # Leading bytes of files that servers mislabel as text/html: never parse them as pages.

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -37,7 +37,6 @@ DEFAULT_SITES = "sites.toml"
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
-EXIT_BUSY = 3
 
 
 class Moment(click.ParamType):  # type: ignore[type-arg]
@@ -263,7 +262,7 @@ def crawl(
     a site is already being crawled (by the scheduler or another command; see --wait).
     """
     from crawler.runner import build_settings, run_crawls, summary_line
-    from crawler.site_leases import SiteBusyError, SiteLeases
+    from crawler.site_leases import EXIT_BUSY, SiteBusyError, SiteLeases
     from crawler.sites import SitesConfigError, resolve_targets
     from storage.archive import Archive
 
@@ -274,7 +273,7 @@ def crawl(
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
     if max_depth is not None:
-        configs = [c.with_overrides(max_depth=max_depth) for c in configs]
+        configs = [replace(c, max_depth=max_depth) for c in configs]
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         _fail("the same site is named twice", EXIT_USAGE)

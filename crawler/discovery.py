@@ -12,12 +12,13 @@ import io
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
+
+from crawler.timespec import parse_web_date
 
 __all__ = [
     "MAX_ENTRIES",
@@ -252,17 +253,4 @@ def _absolute(value: str | None, base: str) -> str | None:
 
 def _moment(value: str | None) -> datetime | None:
     """W3C datetime (sitemaps, Atom, JSON Feed) or RFC 822 (RSS) as UTC."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
-        return None
+    return parse_web_date(value) if value else None

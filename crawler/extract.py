@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lxml.html import HtmlElement
 
 from crawler.pagemeta import PageMeta
+from crawler.timespec import parse_web_date
 from storage.records import ExtractedArticle
 
 __all__ = [
@@ -320,17 +321,7 @@ def _split_tags(value: Any) -> list[str]:
 
 def _date(value: Any) -> datetime | None:
     """An ISO 8601 date or timestamp as UTC; dates without a zone are taken as UTC."""
-    value = _str(value)
-    if not value:
-        return None
-    text = value.replace("Z", "+00:00") if value.endswith("Z") else value
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if not 1990 <= moment.year <= 2100:
-        return None
-    try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:
-        return None
+    text = _str(value)
+    moment = parse_web_date(text, rfc822=False) if text else None
+    # Years outside this range are template placeholders (0001-01-01) or typos.
+    return moment if moment is not None and 1990 <= moment.year <= 2100 else None

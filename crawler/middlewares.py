@@ -108,11 +108,10 @@ class PageBudgetMiddleware:
 
 def validator_key(url: str) -> bytes | None:
     """An 8-byte key per known URL (instead of the URL) keeps the validator table small."""
-    try:
-        canonical = canonicalize_url(url)
-    except InvalidURLError:
-        return None
-    return hashlib.blake2b(canonical.encode(), digest_size=8).digest()
+    canonical = _canonical(url)
+    return (
+        None if canonical is None else hashlib.blake2b(canonical.encode(), digest_size=8).digest()
+    )
 
 
 class ConditionalRequestMiddleware:

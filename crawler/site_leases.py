@@ -21,7 +21,7 @@ from datetime import timedelta
 from storage.archive import Archive
 from storage.leases import Lease
 
-__all__ = ["LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_name"]
+__all__ = ["EXIT_BUSY", "HOLDER_ENV", "LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_name"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ def _lease_ttl() -> timedelta:
 
 
 LEASE_TTL = _lease_ttl()
+# The exit status of `newsarchive crawl` when a site's lease is held elsewhere; the
+# scheduling service reads it as "skipped, busy".
+EXIT_BUSY = 3
 
 
 class SiteBusyError(RuntimeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -124,15 +124,6 @@ class SiteConfig:
     @property
     def deny_patterns(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p) for p in self.deny)
-
-    def with_overrides(
-        self, *, since: timedelta | None = None, max_depth: int | None = None
-    ) -> SiteConfig:
-        return replace(
-            self,
-            since=self.since if since is None else since,
-            max_depth=self.max_depth if max_depth is None else max_depth,
-        )
 
 
 def _host_of(url: str) -> str:

@@ -311,9 +311,10 @@ class Archive:
         with self.engine.connect() as conn:
             return leases.current(conn, site)
 
-    def interrupt_orphaned_runs(self) -> list[RunView]:
+    def interrupt_orphaned_runs(self) -> list[tuple[int, str]]:
         """Runs still `running` whose site nobody holds a lease on: their process died
-        without recording its end (SIGKILL, power cut). They are marked interrupted."""
+        without recording its end (SIGKILL, power cut). They are marked interrupted;
+        returns their (run id, site)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(_runs.c.id, _sites.c.name)
@@ -323,13 +324,11 @@ class Archive:
             orphans = [
                 (run_id, site) for run_id, site in rows if leases.current(conn, site) is None
             ]
-        found: list[RunView] = []
-        for run_id, site in orphans:
+        for run_id, _site in orphans:
             self.finish_run(
                 run_id, "interrupted", None, "its crawl process ended without recording it"
             )
-            found.extend(r for r in self.runs(site=site, limit=50) if r.id == run_id)
-        return found
+        return orphans
 
     # ------------------------------------------------------------------ lookups
 

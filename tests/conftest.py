@@ -18,6 +18,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from crawler.siteserver import SiteServer
 from storage import Archive, ExtractedArticle, FetchRecord
 
 PG_ADMIN_DSN = os.environ.get("NEWSARCHIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -154,3 +155,16 @@ def fetch(
 
 # The local news site for crawl tests (tests/corpus_site.py).
 from tests.corpus_site import corpus_site  # noqa: E402, F401
+
+
+@pytest.fixture
+def demo() -> Iterator[SiteServer]:
+    """The bundled demo newspaper (day 1) on 127.0.0.1, for crawl and scheduler tests."""
+    from crawler.demo_site import demo_routes
+
+    server = SiteServer({}).start()
+    server.set_routes(demo_routes(server.url, day=1))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,6 @@ from storage import Archive
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
-
-
-@pytest.fixture
-def demo() -> Iterator[SiteServer]:
-    server = SiteServer({}).start()
-    server.set_routes(demo_routes(server.url, day=1))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def sites_file(tmp_path: Path, body: str) -> Path:

@@ -9,12 +9,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crawler.demo_site import demo_routes
 from crawler.siteserver import SiteServer
 from scheduler import SchedulerService, open_scheduler
 from storage import Archive
@@ -26,16 +24,6 @@ SLOW = (
     "{ DOWNLOAD_DELAY = 1, DOWNLOAD_DELAY_JITTER = 0, CONCURRENT_REQUESTS = 1, "
     "AUTOTHROTTLE_ENABLED = false }"
 )
-
-
-@pytest.fixture
-def demo() -> Iterator[SiteServer]:
-    server = SiteServer({}).start()
-    server.set_routes(demo_routes(server.url, day=1))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def write_sites(tmp_path: Path, url: str, schedule: str, settings: str = QUICK) -> Path:
