@@ -7,8 +7,12 @@ address resolve like any name) and refused if any address is not globally routab
 unless the host is written in one of the site's start URLs: that is how an operator says
 "crawl this intranet host" (and how the tests crawl 127.0.0.1).
 
-The downloader resolves the name again when it connects, so a DNS answer that changes in
-between (rebinding) is not caught here; a resolver pinned per crawl would close that gap.
+Two checks, because a DNS answer can change between them (rebinding):
+- `AddressGuardMiddleware` refuses a request before it is queued for download (and counts
+  it), for names and for address literals, which Twisted connects to without resolving.
+- `GuardedResolver`, installed as the process's resolver (TWISTED_DNS_RESOLVER), checks
+  the very answer the downloader connects to. Scrapy caches that answer for the process,
+  so every later connection to the host uses the address that was checked.
 """
 
 from __future__ import annotations
@@ -16,16 +20,28 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
 
-__all__ = ["AddressGuardMiddleware", "forbidden_address"]
+__all__ = [
+    "AddressGuardMiddleware",
+    "ForbiddenAddressError",
+    "GuardedResolver",
+    "forbidden_address",
+    "refused_address",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +87,70 @@ class AddressGuardMiddleware:
 
 def _start_hosts(site: Any) -> set[str]:
     return {(urlsplit(url).hostname or "").rstrip(".").lower() for url in site.start_urls}
+
+
+class ForbiddenAddressError(DNSLookupError):
+    """A name resolved to a non-public address at connect time."""
+
+
+# Names the resolver refused in this process, and the address each resolved to. Twisted
+# turns the resolver's error into a plain "no results" DNS failure on its way to the
+# downloader, so the spider looks the host up here to count it as blocked, not as DNS.
+_refused: dict[str, str] = {}
+
+
+def refused_address(host: str) -> str | None:
+    """The non-public address `host` was refused for at connect time, if it was."""
+    return _refused.get(host.rstrip(".").lower())
+
+
+@implementer(IResolverSimple)
+class GuardedResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, refusing non-public answers for hosts no crawl started at.
+
+    Scrapy builds the resolver once per process from the CrawlerProcess, so the exempt
+    hosts are the start hosts of every crawl in the process; each crawl's scope middleware
+    still keeps it to its own site's hosts.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        cache_size: int,
+        timeout: float,
+        exempt_hosts: Callable[[], Collection[str]],
+    ) -> None:
+        super().__init__(reactor, cache_size, timeout)
+        self._exempt_hosts = exempt_hosts
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
+        settings = crawler.settings
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        crawlers = getattr(crawler, "crawlers", None)
+
+        def exempt_hosts() -> set[str]:
+            hosts: set[str] = set()
+            for each in crawlers if crawlers is not None else (crawler,):
+                site = getattr(getattr(each, "spider", None), "site", None)
+                if site is not None:
+                    hosts |= _start_hosts(site)
+            return hosts
+
+        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), exempt_hosts)
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
+        deferred: Deferred[str] = super().getHostByName(name, timeout)
+        deferred.addCallback(self._refuse_non_public, name)
+        return deferred
+
+    def _refuse_non_public(self, address: str, name: str) -> str:
+        host = name.rstrip(".").lower()
+        if forbidden_address(address) and host not in self._exempt_hosts():
+            _refused[host] = address
+            log.warning("refused to connect to %s: it resolves to non-public %s", name, address)
+            raise ForbiddenAddressError(f"{name} resolves to the non-public address {address}")
+        return address
 
 
 async def _first_forbidden(host: str) -> str | None:

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from time import monotonic
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from crawler.address_guard import refused_address
 from storage.urls import InvalidURLError, canonicalize_url
 
 if TYPE_CHECKING:
@@ -214,6 +215,11 @@ class RetryAfterMiddleware(RetryMiddleware):
             await asyncio.sleep(wait)
         return self._retry(request, reason) or response
 
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
+        if refused_address(urlsplit(request.url).hostname or ""):
+            return None  # refused by the address guard: asking again cannot help
+        return super().process_exception(request, exception)
+
     def _hold_site(self, request: Request, wait: float) -> bool:
         """Push the site's next download `wait` seconds away; False if there is no delay
         slot to push (DOWNLOAD_DELAY 0), in which case the caller waits itself."""
@@ -246,7 +252,17 @@ class CanonicalRedirectMiddleware(RedirectMiddleware):
     """
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
-        result = super().process_response(request, response)
+        stats: Any = self.crawler.stats
+        if _redirects_off_the_web(request, response):
+            # Scrapy hands such a 3xx to the spider as an HTTP error; it is a blocked
+            # attempt to make the crawler read a local file or another protocol.
+            stats.inc_value(STAT + "blocked/scheme")
+            raise IgnoreRequest(f"redirect from {request.url} to a non-http(s) URL")
+        try:
+            result = super().process_response(request, response)
+        except IgnoreRequest:
+            stats.inc_value(STAT + "errors/too_many_redirects")
+            raise
         if result is request or not hasattr(result, "dont_filter"):
             return result
         target = _canonical(result.url)
@@ -260,3 +276,14 @@ class CanonicalRedirectMiddleware(RedirectMiddleware):
             result.dont_filter = True
             result.meta["na_ignore_canonical"] = True
         return result
+
+
+def _redirects_off_the_web(request: Request, response: Response) -> bool:
+    """A redirect (3xx with Location) whose target's scheme is not http or https."""
+    if response.status not in (301, 302, 303, 307, 308) or request.meta.get("dont_redirect"):
+        return False
+    location = response.headers.get(b"Location")
+    if not location:
+        return False
+    target = urljoin(request.url, location.decode("latin-1").strip())
+    return urlsplit(target).scheme.lower() not in ("http", "https")

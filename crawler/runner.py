@@ -71,6 +71,9 @@ def run_crawls(
     # Scrapy installs its own root handler at LOG_LEVEL; the CLI's would print twice.
     for handler in list(logging.root.handlers):
         logging.root.removeHandler(handler)
+    # A site whose robots.txt cannot be fetched (down, timing out) is one line, not a
+    # traceback: the crawl goes on and the page fetches that fail are counted.
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_without_traceback)
     loader = SpiderLoader.from_settings(settings.frozencopy())
     known = loader.list()
     for site in sites:
@@ -120,6 +123,12 @@ def run_crawls(
             )
         )
     return results
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info = None
+    record.exc_text = None
+    return True
 
 
 def _stats_of(crawler: Any) -> dict[str, Any]:

@@ -44,6 +44,9 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # --- Only http and https: no file:, data:, ftp: or s3: handlers at all.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
+# The resolver the downloader connects with refuses non-public answers (DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.address_guard.GuardedResolver"
+
 # Tracking parameters and fragments never cause a second fetch of a story.
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprints.CanonicalRequestFingerprinter"
 

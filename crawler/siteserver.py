@@ -66,7 +66,7 @@ class SiteServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), RequestHandler)
+        self._httpd = _QuietServer(("127.0.0.1", port), RequestHandler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -123,6 +123,15 @@ class SiteServer:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(route.body)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client hanging up mid-response is what fault routes provoke; stay quiet."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _not_modified(request: BaseHTTPRequestHandler, etag: str, last_modified: str) -> bool:

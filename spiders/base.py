@@ -24,13 +24,14 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.address_guard import ForbiddenAddressError, refused_address
 from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
 from crawler.discovery import Listing, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.extract import ExtractionOptions
@@ -426,6 +427,12 @@ def _cutoff(since: datetime | timedelta | str | None) -> datetime | None:
 def _failure_kind(failure: Failure) -> str | None:
     """The counter a failed request adds to, or None when a middleware counted it already."""
     exc = failure.value
+    name = type(exc).__name__
+    if isinstance(exc, ForbiddenAddressError) or (
+        ("DNS" in name or "Resolve" in name)
+        and refused_address(urlsplit(_failed_request(failure).url).hostname or "")
+    ):
+        return "blocked/address"  # the resolver refused the answer it was given
     if isinstance(exc, HttpError):
         return f"errors/http_{exc.response.status}"
     message = str(exc)
@@ -435,7 +442,6 @@ def _failure_kind(failure: Failure) -> str | None:
         if "robots.txt" in str(exc):
             return "blocked/robots"
         return None
-    name = type(exc).__name__
     if "Timeout" in name:
         return "errors/timeout"
     if "DNS" in name or "Resolve" in name:

@@ -1,80 +1,53 @@
-"""Oversized and mislabelled responses: counted by kind, never archived, the crawl goes on."""
+"""Network faults and hostile responses: counted by kind, never archived, the crawl goes on."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
+import sqlite3
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from crawler.analysis import FetchedPage, PageRules, analyze_page
-from crawler.demo_site import SITE_DIR
-from crawler.siteserver import Route, SiteServer
+from tests.fault_site import EXPECTED_COUNTS, good_story_paths, serve_fault_site
 
 BIN = Path(sys.executable).parent
-LIMIT = 1024 * 1024  # DOWNLOAD_MAXSIZE for these tests
 
 
-def _no_length(request: BaseHTTPRequestHandler) -> None:
-    """A body over the limit, with no Content-Length: only counting the bytes stops it."""
-    request.send_response(200)
-    request.send_header("Content-Type", "text/html")
-    request.send_header("Connection", "close")
-    request.end_headers()
-    chunk = b"<p>" + b"x" * 65536 + b"</p>"
-    try:
-        for _ in range(40):
-            request.wfile.write(chunk)
-    except OSError:
-        pass  # the crawler hung up, as it should
-    request.close_connection = True
-
-
-def test_size_limits_bombs_and_files_posing_as_pages(tmp_path: Path) -> None:
-    story = (SITE_DIR / "local/2026/11/comet-lights-up-sky-over-harbor.html").read_bytes()
-    server = SiteServer({}).start()
-    links = ["/big.html", "/nolength.html", "/bomb.html", "/report", "/photo", "/ok.html"]
-    home = "".join(
-        f'<a href="{link}">A headline long enough for a link {link}</a>' for link in links
-    )
-    try:
-        server.set_routes(
-            {
-                "/": Route(f"<html><body>{home}</body></html>".encode()),
-                "/big.html": Route(b"<p>" + b"y" * (2 * LIMIT) + b"</p>"),
-                "/nolength.html": Route(handler=_no_length),
-                # 40 MB of zeros in 40 KB of gzip, served as an encoded HTML page
-                "/bomb.html": Route(
-                    gzip.compress(b"\0" * (40 * 1024 * 1024)),
-                    headers={"Content-Encoding": "gzip"},
-                ),
-                "/report": Route(b"%PDF-1.7\n" + b"\x00\x01" * 5000),  # says text/html
-                "/photo": Route(b"\x89PNG\r\n\x1a\n" + b"\x00" * 5000),
-                "/ok.html": Route(
-                    story.replace(b"{{BASE}}", server.url.encode()).replace(
-                        b'href="/local/2026/11/comet-lights-up-sky-over-harbor.html"',
-                        b'href="/ok.html"',
-                    )
-                ),
-            }
-        )
+def test_a_site_serving_every_fault(tmp_path: Path) -> None:
+    """The issue's acceptance crawl: timeouts, resets, short bodies, broken chunking,
+    5xx/429, redirect loops and chains, redirects to file:/data:/ftp:, size limits and four
+    encoding bombs, files posing as pages, hostile HTML and XML, a loopback name and an
+    off-site redirect. The crawl exits 0, archives every good story, counts each fault by
+    kind and never requests what it must not."""
+    db = tmp_path / "a.db"
+    with serve_fault_site() as site:
+        (tmp_path / "sites.toml").write_text(site.sites_toml())
         result = subprocess.run(
-            [str(BIN / "newsarchive"), "--db", f"sqlite:///{tmp_path / 'a.db'}", "crawl",
-             server.url + "/", "-s", f"DOWNLOAD_MAXSIZE={LIMIT}", "-s", "DOWNLOAD_DELAY=0",
-             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0", "--format", "json"],
-            capture_output=True, text=True, timeout=120, env=dict(os.environ),
+            [str(BIN / "newsarchive"), "--db", f"sqlite:///{db}",
+             "--sites", str(tmp_path / "sites.toml"), "crawl", "faults",
+             *site.crawl_args(), "--format", "json"],
+            capture_output=True, text=True, timeout=240, env=dict(os.environ),
         )  # fmt: skip
-    finally:
-        server.stop()
-    assert result.returncode == 0, result.stderr[-2000:]
+        never = site.never_requested()
+        base = site.url
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
     (run,) = json.loads(result.stdout)
+    assert run["status"] == "succeeded"
     counters = run["counters"]
-    assert counters["errors"]["too_large"] == 3  # with, without Content-Length, and the bomb
-    assert counters["skipped"]["not_html"] == 2  # the PDF and the PNG labelled text/html
-    assert counters["articles_new"] == 1  # the good story still made it
+    for key, expected in EXPECTED_COUNTS.items():
+        group, _, name = key.partition("/")
+        found = counters.get(group, {}).get(name, 0) if name else counters.get(group, 0)
+        assert found == expected, f"{key}: {found} != {expected} in {counters}"
+    assert never == dict.fromkeys(never, 0)
+    # every good story, the rate-limited one included, is archived once
+    with sqlite3.connect(db) as conn:
+        archived = {row[0] for row in conn.execute("SELECT canonical_url FROM articles")}
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert archived == {base + path for path in good_story_paths()}
+    assert counters["articles_new"] == len(good_story_paths())
 
 
 def test_binary_bodies_are_not_parsed_but_utf16_pages_are() -> None:
