@@ -54,8 +54,12 @@ def decide(
     headline_lines: int = 0,
 ) -> Decision:
     """Weigh the page's signals; `allow` patterns, when configured, are required."""
-    path = urlsplit(url).path or "/"
-    query = urlsplit(url).query
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket: no page has this address
+        return Decision(False, -100, ("unparsable URL",))
+    path = parts.path or "/"
+    query = parts.query
     reasons: list[str] = []
     score = 0
 

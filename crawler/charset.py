@@ -11,6 +11,7 @@ guess must beat windows-1252 on how plausible the decoded characters are.
 from __future__ import annotations
 
 import codecs
+import functools
 import unicodedata
 
 from w3lib.encoding import (
@@ -29,6 +30,16 @@ _TYPOGRAPHY = set(
     "\u201c\u201d\u2018\u2019\u201a\u201e\u2013\u2014\u2026\u20ac\u2022\u00b7\u00a0\u00a9\u00ae\u2122\u00b0\u00a7"
 )
 _DETECT_SAMPLE = 64 * 1024
+# Python codecs that are not character sets a page can be written in: they fail on any
+# input (`undefined`, `idna` with replacement), or turn escapes in the markup into lone
+# surrogates that no parser or database accepts (`unicode_escape`, `utf-7`). A label
+# naming one is ignored, as browsers ignore labels outside the WHATWG Encoding Standard.
+_NOT_PAGE_ENCODINGS = frozenset(
+    {"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"}
+)
+# What a `<meta charset>` is found in: markup read as ASCII (all printable characters but
+# `~`, which HZ uses as its shift code, and still reads as ASCII markup).
+_MARKUP = b"\t\n\r" + bytes(range(0x20, 0x7E))
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
@@ -36,21 +47,42 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     bom_encoding, bom = read_bom(body)
     if bom_encoding and bom:
         return body[len(bom) :].decode(bom_encoding, errors="replace"), bom_encoding
-    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
-    if declared:
-        encoding = _normalized(declared)
-        if encoding is not None:
-            return _decode_declared(body, encoding)
+    encoding = _normalized(http_content_type_encoding(content_type))
+    if encoding is None:
+        encoding = _normalized(html_body_declared_encoding(body))
+        if encoding is not None and not _ascii_compatible(encoding):
+            # The label was read from bytes taken as ASCII, so an encoding in which they
+            # mean something else (UTF-16, EBCDIC) contradicts its own declaration; the
+            # HTML standard likewise reads `<meta charset=utf-16>` as UTF-8.
+            encoding = None
+    if encoding is not None:
+        return _decode_declared(body, encoding)
     return _decode_undeclared(body)
 
 
-def _normalized(label: str) -> str | None:
-    """A Python codec name for a declared label, windows-1252 for its Latin-1 aliases."""
+def _normalized(label: str | None) -> str | None:
+    """A Python codec name for a declared label, windows-1252 for its Latin-1 aliases;
+    None for no label and for labels that name no usable page encoding."""
+    if not label:
+        return None
     resolved = resolve_encoding(label)
     if resolved is None:
         return None
-    name = codecs.lookup(resolved).name
+    info = codecs.lookup(resolved)
+    if not info._is_text_encoding or info.name in _NOT_PAGE_ENCODINGS:
+        return None  # bytes-to-bytes codecs (base64, zlib) and the ones above
+    name = info.name
     return "cp1252" if name in _AS_WINDOWS_1252 or resolved in _AS_WINDOWS_1252 else name
+
+
+@functools.lru_cache(maxsize=256)
+def _ascii_compatible(encoding: str) -> bool:
+    """True when ASCII markup decodes to itself, as it does in every web encoding but
+    UTF-16 and UTF-32."""
+    try:
+        return _MARKUP.decode(encoding, errors="replace") == _MARKUP.decode("ascii")
+    except (LookupError, UnicodeError):
+        return False
 
 
 def _decode_declared(body: bytes, encoding: str) -> tuple[str, str]:

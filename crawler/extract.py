@@ -128,11 +128,11 @@ def extract_article(
     )
     take(
         "language",
-        ("json-ld", _str(ld.get("inLanguage"))),
-        ("html", page.html_lang),
-        ("opengraph", page.og("og:locale")),
-        ("meta", page.meta.get("content-language")),
-        ("trafilatura", doc and doc.language),
+        ("json-ld", _language(_str(ld.get("inLanguage")))),
+        ("html", _language(page.html_lang)),
+        ("opengraph", _language(page.og("og:locale"))),
+        ("meta", _language(page.meta.get("content-language"))),
+        ("trafilatura", _language(doc and doc.language)),
     )
     take(
         "description",
@@ -162,9 +162,6 @@ def extract_article(
     if selectors:
         _apply_selectors(tree, selectors, values, sources)
         text = values.pop("text", text)
-    language = values.get("language")
-    if isinstance(language, str):
-        values["language"] = language.replace("_", "-").split(",")[0].strip()[:35]
     article = ExtractedArticle(
         title=values.get("title"),
         text=text,
@@ -267,6 +264,14 @@ def _str(value: Any) -> str | None:
     if isinstance(value, list) and value:
         value = value[0]
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _language(value: Any) -> str | None:
+    """One language tag (`pt_BR` -> `pt-BR`, `en, fr` -> `en`), normalized before it is
+    chosen, so a value with no tag in it (`,en`) leaves the field to the next source."""
+    if not isinstance(value, str):
+        return None
+    return value.replace("_", "-").split(",")[0].strip()[:35].strip() or None
 
 
 def _ld_name(value: Any) -> str | None:

@@ -125,10 +125,12 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             continue
         try:
             url = urldefrag(urljoin(base, href))[0]
-            scheme = urlsplit(url).scheme
+            parts = urlsplit(url)
         except ValueError:
             continue
-        if scheme not in ("http", "https") or _is_file(url):
+        # No host: `https:` or `http:///x` against a page of the other scheme stays as
+        # written and names no page.
+        if parts.scheme not in ("http", "https") or not parts.hostname or _is_file(url):
             continue
         if len(seen) < MAX_LINKS:
             seen.setdefault(url, None)

@@ -142,12 +142,14 @@ def _is_feed(media_type: str | None, url: str) -> bool:
 def _read_json_ld(text: str, page: PageMeta) -> None:
     if len(text) > _MAX_JSON_LD or len(page.json_ld) >= _MAX_OBJECTS:
         return
+    # RecursionError: json gives up on nesting deeper than the interpreter's stack
+    # (`[[[[...` a thousand deep), which is hostile or broken, never a real article.
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:  # the most common breakage: a trailing comma or control characters
             data = json.loads(text.strip().rstrip(";"), strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
     for obj in _objects(data, depth=0):
         if len(page.json_ld) >= _MAX_OBJECTS:

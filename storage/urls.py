@@ -121,6 +121,8 @@ def is_tracking_parameter(name: str) -> bool:
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
+# A host name as RFC 3986 allows it (reg-name): unreserved, sub-delims, percent escapes.
+_REG_NAME = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 _LONE_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -162,6 +164,11 @@ def canonicalize_url(url: str) -> str:
     text = url.strip()
     if not text or any(ch in text for ch in "\x00\r\n\t "):
         raise InvalidURLError(f"not a URL: {url!r}")
+    if not text.isascii():
+        try:  # a lone surrogate (from JSON's "\\ud800") has no UTF-8 to escape
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidURLError(f"not a URL: {url!r}") from None
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -173,12 +180,24 @@ def canonicalize_url(url: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise InvalidURLError(f"URL has no host: {url!r}")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host.lower()
-    except UnicodeError:
-        raise InvalidURLError(f"URL has an invalid host name: {url!r}") from None
-    if ":" in host:  # IPv6 literal
+    if host.isascii():
+        host = host.lower()
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidURLError(f"URL has an invalid host name: {url!r}") from None
+    # IDNA turns the ideographic full stop of `example.com。` into a trailing dot: strip
+    # it too, or that spelling and its own canonical form would be two stories.
+    host = host.rstrip(".")
+    if not host:
+        raise InvalidURLError(f"URL has no host: {url!r}")
+    if ":" in host:  # IPv6 literal (urlsplit has checked it)
         host = f"[{host}]"
+    elif not _REG_NAME.fullmatch(host):
+        # A stray `]` (`http://[::]@]`), or the space Python's IDNA makes of U+00AF: a
+        # "canonical" URL with such a host would not parse again as the same host.
+        raise InvalidURLError(f"URL has an invalid host name: {url!r}")
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _normalize_percent(parts.path or "/", safe=_PATH_SAFE)
     # The query is split but never decoded: '+', '%26' and '%3D' keep their meaning.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from storage.urls import (
     InvalidURLError,
@@ -166,3 +166,57 @@ def test_shared_platforms_and_ports_are_separate_sites() -> None:
     assert same_site("https://alice.substack.com/p/x", "https://www.alice.substack.com/p/y")
     assert not same_site("http://127.0.0.1:8001/a", "http://127.0.0.1:8002/a")
     assert same_site("https://example.com:443/a", "https://example.com/b")
+
+
+# Anything a page or feed can put in a URL: controls, lone surrogates (JSON "\\ud800"),
+# IDN hosts with ideographic full stops, ports, userinfo, escapes, fragments.
+_url_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=40)
+_url_pieces = st.sampled_from(
+    ["", "/", ".", "。", "．", "%", "%2e", "%zz", "?", "&", "=", "#", ":", "@", "[", "]", "utm_x=1"]
+)
+_any_urls = st.one_of(
+    _url_text,
+    st.builds(
+        lambda scheme, host, port, rest: f"{scheme}://{host}{port}{rest}",
+        st.sampled_from(["http", "HTTPS", "https", "ftp", "javascript"]),
+        st.one_of(
+            st.sampled_from(["example.com", "EXAMPLE.com.", "exämple.com", "[::1]", "a.b.co.uk"]),
+            _url_text,
+        ),
+        st.sampled_from(["", ":80", ":443", ":8080", ":", ":0", ":99999", ":+1"]),
+        st.lists(st.one_of(_url_pieces, _url_text), max_size=6).map("".join),
+    ),
+)
+
+
+@given(url=_any_urls)
+@example(url="https://A.com\u3002/x")  # IDNA made the full stop a trailing dot
+@example(url="https://a.com/\ud800")  # a lone surrogate raised UnicodeEncodeError
+@example(url="HTTP://\u00af")  # IDNA mapped the macron to a space inside the host
+@example(url="HTTP://[::]@]")  # the host "]" made a canonical URL that does not parse
+def test_any_string_is_a_canonical_url_or_invalid(url: str) -> None:
+    """canonicalize_url raises only InvalidURLError; what it returns is an ASCII http(s) URL
+    with a host and no fragment that canonicalizes to itself, so one story has one key."""
+    try:
+        once = canonicalize_url(url)
+    except InvalidURLError:
+        return
+    assert once.isascii()
+    parts = urlsplit(once)
+    assert parts.scheme in ("http", "https") and parts.hostname
+    assert "#" not in once and not any(ch in once for ch in " \t\r\n\x00")
+    assert canonicalize_url(once) == once
+
+
+@given(
+    page=st.sampled_from(
+        ["https://www.example.com/2026/11/story.html", "http://127.0.0.1:8001/a", "https://e.ex/"]
+    ),
+    declared=st.one_of(st.none(), _any_urls),
+)
+def test_story_key_accepts_any_declared_canonical(page: str, declared: str | None) -> None:
+    """A page's declared canonical is untrusted: whatever it says, the story key is the
+    page's own canonical URL or another URL of the same site, never an exception."""
+    key = story_key(page, declared)
+    assert key == canonicalize_url(page) or same_site(key, page)
+    assert canonicalize_url(key) == key
