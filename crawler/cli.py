@@ -23,6 +23,7 @@ import click
 from crawler.timespec import format_duration, parse_duration, parse_moment
 
 if TYPE_CHECKING:
+    from crawler.site_leases import SiteLeases
     from storage.archive import Archive
 
 __all__ = ["cli", "main"]
@@ -98,7 +99,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         from sqlalchemy.exc import SQLAlchemyError
 
         from storage.archive import ArchiveMissingError, ArticleNotFoundError
-        from storage.engine import DatabaseURLError
+        from storage.engine import DatabaseURLError, describe_error
         from storage.migrate import SchemaTooNewError
         from storage.query_syntax import QuerySyntaxError
 
@@ -115,9 +116,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except DatabaseURLError as exc:
             _fail(str(exc), EXIT_USAGE)
         except SQLAlchemyError as exc:
-            reason = getattr(exc, "orig", None) or exc
-            first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else "error"
-            _fail(f"database error: {first_line}", EXIT_NOT_FOUND)
+            _fail(f"database error: {describe_error(exc)}", EXIT_NOT_FOUND)
         raise AssertionError("unreachable")
 
     return wrapper
@@ -299,13 +298,17 @@ def crawl(
     except SiteBusyError as exc:
         _fail(f"{exc}; try again later or use --wait", EXIT_BUSY)
     try:
+        _interrupt_orphaned_runs(ctx.obj["db"], names, leases.holder)
         results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
     finally:
-        leases.release()
+        _release_leases(leases)
     for result in results:
         click.echo(summary_line(result), err=True)
+    for result in results:
+        if result.error:
+            click.echo(f"error: {result.site}: {result.error}", err=True)
     if fmt == "json":
         _print_json(
             [
@@ -314,6 +317,7 @@ def crawl(
                     "run_id": r.run_id,
                     "status": r.status,
                     "reason": r.reason,
+                    "error": r.error,
                     "counters": r.counters,
                 }
                 for r in results
@@ -321,6 +325,36 @@ def crawl(
         )
     if any(r.status != "succeeded" for r in results):
         sys.exit(EXIT_NOT_FOUND)
+
+
+def _interrupt_orphaned_runs(db_url: str, sites: list[str], holder: str) -> None:
+    """Runs of these sites left `running` by a crawl that died (SIGKILL, OOM killer, power
+    cut) are marked interrupted, now that this crawl holds the sites' leases: no live
+    crawl can own them, and without this they would stay `running` for good unless a
+    scheduling service happened to start."""
+    from storage.archive import Archive
+
+    with Archive(db_url, migrate=False) as archive:
+        for run_id, site in archive.interrupt_orphaned_runs(sites, holder=holder):
+            log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
+
+
+def _release_leases(leases: SiteLeases) -> None:
+    """Give the sites' leases back. One that cannot be (the database stopped taking writes:
+    a full disk) lapses by itself within its time to live, and must not hide how the
+    crawl went behind a database error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.engine import describe_error
+
+    try:
+        leases.release()
+    except SQLAlchemyError as exc:
+        log.warning(
+            "could not release the crawl leases (they lapse within %s): %s",
+            format_duration(leases.ttl),
+            describe_error(exc),
+        )
 
 
 @cli.command("sites")

@@ -133,13 +133,27 @@ class ArchivePipeline:
         return self.crawler.stats
 
     async def open_spider(self) -> None:
+        from scrapy.exceptions import CloseSpider
+        from sqlalchemy.exc import SQLAlchemyError
+
         from storage.archive import Archive
+        from storage.engine import describe_error
 
         site = getattr(self.crawler.spider, "site", None)
         if site is None:
             return
-        self.archive = await asyncio.to_thread(Archive, self.db_url)
-        self.run_id = await asyncio.to_thread(self.archive.start_run, site.name, self.trigger)
+        try:
+            self.archive = await asyncio.to_thread(Archive, self.db_url)
+            self.run_id = await asyncio.to_thread(self.archive.start_run, site.name, self.trigger)
+        except SQLAlchemyError as exc:
+            # A full disk or a read-only database before the first page: nothing could be
+            # stored, so nothing is fetched. Scrapy closes the spider with this reason
+            # once it is open, without a traceback.
+            self._set_failure(f"could not start the crawl run: {describe_error(exc)}")
+            if self.archive is not None:
+                await asyncio.to_thread(self.archive.close)
+                self.archive = None
+            raise CloseSpider("database_error") from None
         self._stats.set_value(STAT + "run_id", self.run_id)
         log.info("crawl run %s of site %s started", self.run_id, site.name)
         self._ticker = asyncio.ensure_future(self._tick())
@@ -170,6 +184,10 @@ class ArchivePipeline:
 
     async def _flush(self) -> None:
         async with self._lock:
+            if self.failure is not None and self._pending:
+                # Fetches queued behind the batch that failed: never written, and counted.
+                self._stats.inc_value(STAT + "errors/not_written", len(self._pending))
+                self._pending = []
             if not self._pending or self.archive is None or self.failure is not None:
                 return
             batch, self._pending = self._pending, []
@@ -181,6 +199,8 @@ class ArchivePipeline:
         """record_fetches commits all or nothing, so a failed batch can be retried whole."""
         from sqlalchemy.exc import OperationalError
 
+        from storage.engine import describe_error
+
         assert self.archive is not None
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
@@ -189,7 +209,11 @@ class ArchivePipeline:
                 if attempt == WRITE_ATTEMPTS:
                     self._fail(exc, len(batch))
                     return None
-                log.warning("archive write failed (attempt %d), retrying: %s", attempt, exc)
+                log.warning(
+                    "archive write failed (attempt %d), retrying: %s",
+                    attempt,
+                    describe_error(exc),
+                )
                 await asyncio.sleep(2**attempt)
             except Exception as exc:
                 self._fail(exc, len(batch))
@@ -204,10 +228,23 @@ class ArchivePipeline:
             if result.outcome is Outcome.REJECTED:
                 log.warning("fetch rejected by the archive: %s", result.error)
 
+    def _set_failure(self, message: str) -> None:
+        """Remember why the archive failed; the run records it and the CLI prints it."""
+        self.failure = message[:500]
+        self._stats.set_value(STAT + "failure", self.failure)
+        log.error("%s; stopping the crawl", self.failure)
+
     def _fail(self, exc: Exception, lost: int) -> None:
         """The archive cannot be written: stop the crawl instead of fetching for nothing."""
-        self.failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        log.error("archive write failed, stopping the crawl: %s", self.failure)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from storage.engine import describe_error
+
+        if isinstance(exc, SQLAlchemyError):
+            cause = describe_error(exc)
+        else:  # not the database's doing: the type says more than the message
+            cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        self._set_failure(f"archive write failed: {cause}")
         self._stats.inc_value(STAT + "errors/not_written", lost)
         engine = self.crawler.engine
         if engine is not None:

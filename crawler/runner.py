@@ -31,6 +31,8 @@ class CrawlResult:
     status: str
     counters: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    # Why the archive stopped the run (a full disk, a read-only database), in one line.
+    error: str | None = None
 
 
 def build_settings(
@@ -120,6 +122,7 @@ def run_crawls(
                 status=stats.get(STAT + "run_status", "failed"),
                 counters={**collect_counters(stats), "flags": list(stats.get(STAT + "flags", []))},
                 reason=stats.get("finish_reason"),
+                error=stats.get(STAT + "failure"),
             )
         )
     return results

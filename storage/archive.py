@@ -14,9 +14,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -78,11 +80,10 @@ class Archive:
             upgrade(self.engine)
 
     def _require_existing(self) -> None:
-        database = self.engine.url.database
-        on_disk = self.dialect == "sqlite" and database not in (None, "", ":memory:")
-        if on_disk and not Path(str(database)).is_file():
+        path = _sqlite_file(self.engine) if self.dialect == "sqlite" else None
+        if path is not None and not path.is_file():
             self.engine.dispose()
-            raise ArchiveMissingError(f"no archive at {database} (check --db)")
+            raise ArchiveMissingError(f"no archive at {path} (check --db)")
         with self.engine.connect() as conn:
             found = current_revision(conn)
         if found is None:
@@ -311,23 +312,38 @@ class Archive:
         with self.engine.connect() as conn:
             return leases.current(conn, site)
 
-    def interrupt_orphaned_runs(self) -> list[tuple[int, str]]:
+    def interrupt_orphaned_runs(
+        self, sites: Sequence[str] | None = None, holder: str | None = None
+    ) -> list[tuple[int, str]]:
         """Runs still `running` whose site nobody holds a lease on: their process died
-        without recording its end (SIGKILL, power cut). They are marked interrupted;
-        returns their (run id, site)."""
+        without recording its end (SIGKILL, power cut, full disk). They are marked
+        interrupted; returns their (run id, site).
+
+        `sites` limits the search to those sites. A lease held by `holder` counts as none:
+        a crawl that has just taken its sites' leases and not yet started its runs calls
+        this with its own holder name, since every run still `running` on those sites
+        then belongs to a process that no longer holds the lease.
+        """
+        statement = (
+            select(_runs.c.id, _sites.c.name)
+            .join(_sites, _sites.c.id == _runs.c.site_id)
+            .where(_runs.c.status == "running")
+        )
+        if sites is not None:
+            statement = statement.where(_sites.c.name.in_(list(sites)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(_runs.c.id, _sites.c.name)
-                .join(_sites, _sites.c.id == _runs.c.site_id)
-                .where(_runs.c.status == "running")
-            ).all()
-            orphans = [
-                (run_id, site) for run_id, site in rows if leases.current(conn, site) is None
-            ]
-        for run_id, _site in orphans:
-            self.finish_run(
-                run_id, "interrupted", None, "its crawl process ended without recording it"
-            )
+            rows = conn.execute(statement).all()
+            found = []
+            for run_id, site in rows:
+                lease = leases.current(conn, site)
+                if lease is None or (holder is not None and lease.holder == holder):
+                    found.append((int(run_id), str(site)))
+        orphans = []
+        for run_id, site in found:
+            # Only a run that is still `running`: one that ended between the look and
+            # now keeps the status its own process recorded.
+            if self._transaction(partial(_interrupt_if_running, run_id=run_id), what="run"):
+                orphans.append((run_id, site))
         return orphans
 
     # ------------------------------------------------------------------ lookups
@@ -536,6 +552,34 @@ class Archive:
         yield from iter_rows(
             self.engine, all_versions=all_versions, site=site, since=since, chunk=chunk
         )
+
+
+def _interrupt_if_running(conn: Connection, run_id: int) -> bool:
+    result = conn.execute(
+        update(_runs)
+        .where(_runs.c.id == run_id, _runs.c.status == "running")
+        .values(
+            status="interrupted",
+            finished_at=datetime.now(UTC),
+            error="its crawl process ended without recording it",
+        )
+    )
+    return result.rowcount == 1
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite archive, or None in memory.
+
+    With `?uri=true` the database part is a `file:` URI (`sqlite:///file:/srv/a.db?mode=ro
+    &uri=true` opens an archive read-only), whose path is not the string itself.
+    """
+    database = engine.url.database or ""
+    query = engine.url.query
+    if query.get("uri") in ("true", "1") and database.startswith("file:"):
+        if query.get("mode") == "memory":
+            return None
+        database = unquote(urlsplit(database).path)
+    return None if database in ("", ":memory:") else Path(database)
 
 
 def _snapshot_view(row: Any) -> SnapshotView:

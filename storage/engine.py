@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 __all__ = [
     "DatabaseURLError",
     "build_engine",
+    "describe_error",
     "is_transient",
     "normalize_db_url",
     "with_retries",
@@ -110,6 +111,23 @@ def is_transient(exc: BaseException) -> bool:
         if sqlstate in ("40001", "40P01"):
             return True
     return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an operator: the database's own message, plus SQLite's error name.
+
+    SQLAlchemy's text of an error spans lines (the SQL, its parameters, a web link); a
+    failed crawl must say in one line what went wrong. SQLite's extended name tells a
+    full disk (SQLITE_FULL) from a failing write (SQLITE_IOERR_WRITE, which is also what
+    a file-size limit gives) or a read-only file (SQLITE_READONLY).
+    """
+    reason: BaseException = getattr(exc, "orig", None) or exc
+    lines = str(reason).strip().splitlines()
+    message = lines[0] if lines else type(reason).__name__
+    name = getattr(reason, "sqlite_errorname", None)
+    if isinstance(name, str) and name not in message:
+        message += f" ({name})"
+    return message
 
 
 def with_retries(work: Callable[[], T], *, attempts: int = 8, what: str = "write") -> T:
