@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from storage.archive import Archive
+from storage.engine import describe_error
 from storage.leases import Lease
 
 __all__ = ["EXIT_BUSY", "HOLDER_ENV", "LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_name"]
@@ -128,7 +129,7 @@ class SiteLeases:
                             lost.append(site)
                     renewed = time.monotonic()
                 except Exception as exc:  # a database hiccup: try again next round
-                    log.warning("could not renew the crawl leases: %s", exc)
+                    log.warning("could not renew the crawl leases: %s", describe_error(exc))
                     if time.monotonic() - renewed >= self.ttl.total_seconds():
                         lost = list(self._held)
                 for site in lost:
