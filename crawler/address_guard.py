@@ -8,16 +8,18 @@ unless the host is written in one of the site's start URLs: that is how an opera
 "crawl this intranet host" (and how the tests crawl 127.0.0.1).
 
 Two checks, because a DNS answer can change between them (rebinding):
-- `AddressGuardMiddleware` refuses a request before it is queued for download (and counts
-  it), for names and for address literals, which Twisted connects to without resolving.
+- `AddressGuardMiddleware` refuses a request before it is queued for download, and counts
+  it, so a refused page costs no download slot and no retries.
 - `GuardedResolver`, installed as the process's resolver (TWISTED_DNS_RESOLVER), checks
-  the very answer the downloader connects to. Scrapy caches that answer for the process,
-  so every later connection to the host uses the address that was checked.
+  the very answer the downloader connects to (address literals pass through it too).
+  Scrapy caches that answer for the process, so every later connection to the host uses
+  the address that was checked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 from collections.abc import Callable, Collection, Sequence
@@ -48,14 +50,29 @@ log = logging.getLogger(__name__)
 STAT = "newsarchive/"
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Special-purpose blocks that some Python versions count as global (RFC 6890 registry).
+_ALSO_FORBIDDEN = (ipaddress.IPv4Network("192.0.0.0/24"), ipaddress.IPv6Network("2002::/16"))
+
+
 def forbidden_address(address: str) -> bool:
     """True for any address that is not a public unicast one."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 carried inside IPv6 (mapped, 6to4, NAT64's well-known prefix) is judged as
+        # the IPv4 address it reaches; is_global alone misses some of these forms.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
+        elif ip.teredo is not None:
+            return True  # a tunnel endpoint, never a news site
+    if any(ip in network for network in _ALSO_FORBIDDEN):
+        return True
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
@@ -72,7 +89,7 @@ class AddressGuardMiddleware:
         site = getattr(self.crawler.spider, "site", None)
         if site is None:
             return
-        host = (urlsplit(request.url).hostname or "").rstrip(".").lower()
+        host = _host_key(urlsplit(request.url).hostname or "")
         if not host or host in _start_hosts(site):
             return
         if host not in self._verdicts:
@@ -86,7 +103,16 @@ class AddressGuardMiddleware:
 
 
 def _start_hosts(site: Any) -> set[str]:
-    return {(urlsplit(url).hostname or "").rstrip(".").lower() for url in site.start_urls}
+    return {_host_key(urlsplit(url).hostname or "") for url in site.start_urls}
+
+
+def _host_key(host: str) -> str:
+    """A host as the downloader resolves it: lower case, no trailing dot, IDNA-encoded."""
+    host = host.rstrip(".").lower()
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    return host
 
 
 class ForbiddenAddressError(DNSLookupError):
@@ -101,7 +127,7 @@ _refused: dict[str, str] = {}
 
 def refused_address(host: str) -> str | None:
     """The non-public address `host` was refused for at connect time, if it was."""
-    return _refused.get(host.rstrip(".").lower())
+    return _refused.get(_host_key(host))
 
 
 @implementer(IResolverSimple)
@@ -118,7 +144,7 @@ class GuardedResolver(CachingThreadedResolver):
         reactor: Any,
         cache_size: int,
         timeout: float,
-        exempt_hosts: Callable[[], Collection[str]],
+        exempt_hosts: Callable[[], Collection[str] | None],
     ) -> None:
         super().__init__(reactor, cache_size, timeout)
         self._exempt_hosts = exempt_hosts
@@ -129,13 +155,18 @@ class GuardedResolver(CachingThreadedResolver):
         cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
         crawlers = getattr(crawler, "crawlers", None)
 
-        def exempt_hosts() -> set[str]:
+        def exempt_hosts() -> Collection[str] | None:
+            """Start hosts of every archive crawl here; None (all) when there is none:
+            like the project's middlewares, the guard leaves other spiders (`scrapy
+            fetch`, `scrapy shell`) alone."""
             hosts: set[str] = set()
+            archive_crawls = 0
             for each in crawlers if crawlers is not None else (crawler,):
                 site = getattr(getattr(each, "spider", None), "site", None)
                 if site is not None:
+                    archive_crawls += 1
                     hosts |= _start_hosts(site)
-            return hosts
+            return hosts if archive_crawls else None
 
         return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), exempt_hosts)
 
@@ -145,10 +176,17 @@ class GuardedResolver(CachingThreadedResolver):
         return deferred
 
     def _refuse_non_public(self, address: str, name: str) -> str:
-        host = name.rstrip(".").lower()
-        if forbidden_address(address) and host not in self._exempt_hosts():
+        host = _host_key(name)
+        if not forbidden_address(address):
+            return address
+        exempt = self._exempt_hosts()
+        if exempt is not None and host not in exempt:
             _refused[host] = address
-            log.warning("refused to connect to %s: it resolves to non-public %s", name, address)
+            log.warning(
+                "address guard: refused to connect to %s, which resolves to non-public %s",
+                name,
+                address,
+            )
             raise ForbiddenAddressError(f"{name} resolves to the non-public address {address}")
         return address
 

@@ -332,11 +332,17 @@ def _interrupt_orphaned_runs(db_url: str, sites: list[str], holder: str) -> None
     cut) are marked interrupted, now that this crawl holds the sites' leases: no live
     crawl can own them, and without this they would stay `running` for good unless a
     scheduling service happened to start."""
-    from storage.archive import Archive
+    from sqlalchemy.exc import SQLAlchemyError
 
-    with Archive(db_url, migrate=False) as archive:
-        for run_id, site in archive.interrupt_orphaned_runs(sites, holder=holder):
-            log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
+    from storage.archive import Archive
+    from storage.engine import describe_error
+
+    try:
+        with Archive(db_url, migrate=False) as archive:
+            for run_id, site in archive.interrupt_orphaned_runs(sites, holder=holder):
+                log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
+    except SQLAlchemyError as exc:  # housekeeping: the crawl itself may still go on
+        log.warning("could not close the runs of dead crawls: %s", describe_error(exc))
 
 
 def _release_leases(leases: SiteLeases) -> None:

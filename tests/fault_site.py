@@ -14,8 +14,10 @@ paths so their canonical URLs agree, which keeps this site independent of the co
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
 import struct
+import tempfile
 import threading
 import time
 import zlib
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from types import MappingProxyType
 
 import brotli
@@ -54,6 +57,8 @@ STORIES = tuple(
         if path.name not in ("index.html",) and "index-page" not in path.name
     )
 )
+# What the XXE sitemap's entity file holds: a request for it means the entity was expanded.
+LEAKED_PATH = "/leaked-from-a-local-file.html"
 # A story answered 429 with Retry-After once, then served: it must be archived too.
 RATE_LIMITED = "/fault/rate-limited.html"
 BOMB_SIZE = 64 * 1024 * 1024  # decompressed; each bomb is a few kB to 64 kB on the wire
@@ -118,7 +123,7 @@ def _read_timeout(request: BaseHTTPRequestHandler) -> None:
 def _never_finishes(request: BaseHTTPRequestHandler) -> None:
     _start(request, {"Content-Type": "text/html", "Content-Length": "100000"})
     request.wfile.write(b"<html><body><p>" + b"a" * 1000)
-    _write_until_hung_up(request, b"", 0.5)
+    _write_until_hung_up(request, b" ", 0.5)
 
 
 def _slow_drip(request: BaseHTTPRequestHandler) -> None:
@@ -187,6 +192,8 @@ class FaultSite:
     other: SiteServer
     blackhole_port: int
     closed_port: int
+    # A local file an external entity names; its content is a path of this site.
+    entity_file: Path = Path("/nonexistent")
     _sockets: list[socket.socket] = field(default_factory=list)
     _rate_limited: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -218,7 +225,9 @@ class FaultSite:
         return {
             "off-site server": len(self.other.log),
             "localhost secret": self.server.requested("/secret.html"),
-            "external entity": sum("passwd" in entry.path for entry in self.server.log),
+            # the local file the XXE sitemap names holds this path: expanded, it is asked for
+            "external entity": self.server.requested(LEAKED_PATH),
+            "billion laughs": sum("lollol" in entry.path for entry in self.server.log),
         }
 
     def _serve_rate_limited(self, request: BaseHTTPRequestHandler) -> None:
@@ -308,7 +317,8 @@ class FaultSite:
             "</sitemapindex>"
         ).encode()
         xxe = (
-            '<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<?xml version="1.0"?><!DOCTYPE urlset '
+            f'[<!ENTITY x SYSTEM "{self.entity_file.as_uri()}">]>'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"<url><loc>{base}/&x;</loc></url></urlset>"
         ).encode()
@@ -365,10 +375,14 @@ def serve_fault_site() -> Iterator[FaultSite]:
     listener, fillers = _blackhole()
     site = FaultSite(server, other, listener.getsockname()[1], _closed_port())
     site._sockets = [listener, *fillers]
+    entity_dir = Path(tempfile.mkdtemp(prefix="fault-site-"))
+    site.entity_file = entity_dir / "secret.txt"
+    site.entity_file.write_text(LEAKED_PATH.lstrip("/"))
     server.set_routes(site.routes())
     try:
         yield site
     finally:
+        shutil.rmtree(entity_dir, ignore_errors=True)
         server.stop()
         other.stop()
         for sock in site._sockets:

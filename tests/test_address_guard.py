@@ -24,13 +24,18 @@ BIN = Path(sys.executable).parent
     "address",
     ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
      "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "fe80::1", "fc00::1", "::",
-     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "ff02::1", "not an address"],
+     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "ff02::1", "not an address",
+     # IPv4 inside IPv6: 6to4 and NAT64 forms of loopback and private space, Teredo
+     "2002:7f00:1::", "2002:a00:1::1", "64:ff9b::7f00:1", "64:ff9b::a00:1",
+     "2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.0.8"],
 )  # fmt: skip
 def test_non_public_addresses_are_forbidden(address: str) -> None:
     assert forbidden_address(address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.215.14", "2001:4860:4860::8888"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "93.184.215.14", "2001:4860:4860::8888", "64:ff9b::808:808"]
+)
 def test_public_addresses_are_allowed(address: str) -> None:
     assert not forbidden_address(address)
 
@@ -50,13 +55,15 @@ WITHOUT_EARLY_CHECK = json.dumps(
     ("overrides", "blocked"),
     [
         ([], True),
-        # The check at connect time alone (what catches DNS rebinding) is enough ...
+        # The early check alone is enough ...
+        (["-s", "TWISTED_DNS_RESOLVER=scrapy.resolver.CachingThreadedResolver"], True),
+        # ... and so is the check at connect time alone (what catches DNS rebinding) ...
         (["-s", f"DOWNLOADER_MIDDLEWARES={WITHOUT_EARLY_CHECK}"], True),
         # ... and without both, the loopback name is requested: the test can fail.
         (["-s", f"DOWNLOADER_MIDDLEWARES={WITHOUT_EARLY_CHECK}",
           "-s", "TWISTED_DNS_RESOLVER=scrapy.resolver.CachingThreadedResolver"], False),
     ],
-    ids=["both-checks", "resolver-only", "no-defence"],
+    ids=["both-checks", "early-check-only", "resolver-only", "no-defence"],
 )  # fmt: skip
 def test_a_site_host_resolving_to_loopback_is_not_requested(
     tmp_path: Path, overrides: list[str], blocked: bool
@@ -99,6 +106,9 @@ def test_a_site_host_resolving_to_loopback_is_not_requested(
         assert run["counters"].get("blocked", {}).get("address") == 1, run["counters"]
         assert not any(h.startswith("localhost") for h in hosts)
         assert server.requested("/comet.html") == 0
+        # A refusal is final: the page and the host's robots.txt reach the resolver once
+        # each, never again as retries.
+        assert result.stderr.count("address guard: refused to connect") <= 2, result.stderr
     else:
         assert any(h.startswith("localhost") for h in hosts)
         assert server.requested("/comet.html") >= 1

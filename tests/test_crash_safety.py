@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import signal
 import sqlite3
@@ -47,6 +48,17 @@ STORIES = len(STORY_PATHS[1])
 HELD_STORY = "/world/2026/11/mackerel-quota-talks-stall.html"
 # Every crawl here leaves (or takes over) a lease that lapses 2 s after its holder dies.
 CRAWL_ENV = {**os.environ, "NEWSARCHIVE_LEASE_TTL": "2"}
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """The `error:` lines, without SQLite's extended error name (which varies by version);
+    and no traceback anywhere."""
+    assert "Traceback" not in stderr, stderr
+    return [
+        re.sub(r" \(SQLITE_[A-Z_]+\)$", "", line)
+        for line in stderr.splitlines()
+        if line.startswith("error:")
+    ]
 
 
 def _crawl_args(db: str, url: str, *extra: str) -> list[str]:
@@ -381,7 +393,7 @@ def test_a_full_disk_fails_the_crawl_in_one_line_without_corruption(
     # Room for SQLite's 32 KiB shared-memory file, not for the migration's WAL.
     result = _crawl(db, demo.url, limit=64 * 1024)
     assert result.returncode == 1
-    assert result.stderr == "error: database error: disk I/O error (SQLITE_IOERR_WRITE)\n"
+    assert _error_lines(result.stderr) == ["error: database error: disk I/O error"], result.stderr
     assert demo.log == []  # nothing fetched for an archive that cannot be written
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -442,9 +454,9 @@ def test_a_read_only_sqlite_archive_is_refused_in_one_line(
 
     result = _crawl(read_only, demo.url)
     assert result.returncode == 1
-    assert result.stderr == (
-        "error: database error: attempt to write a readonly database (SQLITE_READONLY)\n"
-    )
+    assert _error_lines(result.stderr) == [
+        "error: database error: attempt to write a readonly database"
+    ], result.stderr
     assert demo.log == []
 
     sites = tmp_path / "sites.toml"
@@ -495,9 +507,9 @@ def test_a_read_only_postgresql_database_is_refused_in_one_line(
     read_only = _with_options(pg_url, "-cdefault_transaction_read_only=on")
     result = _crawl(read_only, demo.url)
     assert result.returncode == 1
-    assert result.stderr == (
-        "error: database error: cannot execute INSERT in a read-only transaction\n"
-    )
+    assert _error_lines(result.stderr) == [
+        "error: database error: cannot execute INSERT in a read-only transaction"
+    ], result.stderr
     assert demo.log == []
     with Archive(pg_url, create=False) as archive:
         assert archive.runs() == [] and archive.stats()["articles"] == 1

@@ -91,7 +91,7 @@ def render(runs: list[dict[str, object]]) -> str:
         f"{last['status']} |",
         f"| good stories archived | {last['good_archived']} of {len(good_story_paths())} |",
         f"| requests that must never be made (off-site server, loopback name, external "
-        f"entity) | {sum(last['never'].values())} |",  # type: ignore[union-attr]
+        f"entity) | {sum(last['never'].values())} |",  # type: ignore[attr-defined]
         f"| `PRAGMA integrity_check` | {last['integrity']} |",
         f"| wall time | {statistics.median(secs):.1f} s (median; {min(secs):.1f}–{max(secs):.1f}) "
         "|",
