@@ -197,20 +197,28 @@ class ArchiveSpider(scrapy.Spider):
             return False
         return not any(pattern.search(url) for pattern in self._deny)
 
-    def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
-        found = robots_sitemaps(response.body, response.url)
-        if not found and not self.site.sitemaps:
-            yield self.sitemap_request(urljoin(response.url, "/sitemap.xml"), 0, guessed=True)
-        for url in found:
-            if self.follow(url, 0, "robots"):
-                yield self.sitemap_request(url, depth=0)
+    # The synchronous callbacks return lists, not generators: for a generator callback
+    # Scrapy reads and parses the function's source file (to warn about `return value`),
+    # which cost 170 ms of the first crawl's start-up.
 
-    def robots_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
-        # No robots.txt: nothing is disallowed, and the conventional sitemap may exist.
-        if not self.site.sitemaps:
-            yield self.sitemap_request(
-                urljoin(_failed_request(failure).url, "/sitemap.xml"), 0, guessed=True
+    def parse_robots(self, response: Response) -> list[scrapy.Request]:
+        found = robots_sitemaps(response.body, response.url)
+        requests = []
+        if not found and not self.site.sitemaps:
+            requests.append(
+                self.sitemap_request(urljoin(response.url, "/sitemap.xml"), 0, guessed=True)
             )
+        requests += [
+            self.sitemap_request(url, depth=0) for url in found if self.follow(url, 0, "robots")
+        ]
+        return requests
+
+    def robots_failed(self, failure: Failure) -> list[scrapy.Request]:
+        # No robots.txt: nothing is disallowed, and the conventional sitemap may exist.
+        if self.site.sitemaps:
+            return []
+        url = urljoin(_failed_request(failure).url, "/sitemap.xml")
+        return [self.sitemap_request(url, 0, guessed=True)]
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
         self._count("documents/sitemaps")
@@ -371,7 +379,7 @@ class ArchiveSpider(scrapy.Spider):
                 if self.follow(url, depth + 1, "link"):
                     yield self.page_request(url, depth + 1, "link")
 
-    def page_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
+    def page_failed(self, failure: Failure) -> list[scrapy.Request]:
         if isinstance(failure.value, HttpError):
             self._count("pages_fetched")
         self._count_failure(failure)
@@ -383,7 +391,8 @@ class ArchiveSpider(scrapy.Spider):
             # the only copy of the story, so archive it after all.
             retry = self.page_request(copy_of, int(request.meta.get("na_depth", 0)), "canonical")
             retry.meta["na_ignore_canonical"] = True
-            yield retry.replace(dont_filter=True)
+            return [retry.replace(dont_filter=True)]
+        return []
 
     def _page_done(self, meta: Mapping[str, Any]) -> None:
         """With --max-pages, end the crawl once every admitted page has been handled,

@@ -120,6 +120,10 @@ def test_crawl_settings_switch_off_what_a_hostile_page_could_use() -> None:
 
     settings = build_settings("sqlite:///x.db", {})
     assert settings.getbool("TELNETCONSOLE_ENABLED") is False
+    # Scrapy 2.19's remote control (an HTTP server that runs code) is off and not loaded
+    assert settings.getbool("REMOTE_CONTROL_ENABLED") is False
+    loaded = {**settings.getdict("EXTENSIONS_BASE"), **settings.getdict("EXTENSIONS")}
+    assert not any("remote_control" in path or "telnet" in path for path in loaded)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     assert all(handlers.get(scheme, "on") is None for scheme in ("file", "data", "ftp", "s3"))
     assert settings.getint("DOWNLOAD_MAXSIZE") == 16 * 1024 * 1024
