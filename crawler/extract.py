@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from crawler.date_languages import limit_date_languages
 from crawler.pagemeta import PageMeta
 from crawler.timespec import parse_web_date
 from storage.records import ExtractedArticle
@@ -204,6 +205,8 @@ def _without_title_line(text: str, title: str | None) -> str:
 
 def _trafilatura(tree: HtmlElement, url: str, options: ExtractionOptions, *, fast: bool) -> Any:
     from trafilatura import bare_extraction
+
+    limit_date_languages()
 
     try:
         return bare_extraction(

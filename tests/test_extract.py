@@ -182,3 +182,21 @@ def test_field_selectors_override_everything() -> None:
     assert article.authors == ("Dora Diaz",)
     assert article.sources["authors"] == "selector"
     assert "published" not in article.sources or article.sources["published"] != "selector"
+
+
+def test_free_text_dates_are_parsed_in_news_languages_only() -> None:
+    """Extraction installs a date parser limited to NEWS_LANGUAGES into htmldate, which
+    otherwise tries every dateparser locale (a second of cold start per worker); dates in
+    those languages are still read."""
+    from htmldate import extractors
+
+    from crawler.analysis import FetchedPage, PageRules, analyze_page
+    from crawler.date_languages import NEWS_LANGUAGES
+
+    url = "http://127.0.0.1:8000/news/2026/11/hafen.html"
+    html = "<html><body><article><p>" + "Der Hafen wurde erweitert. " * 40 + "</p></article>"
+    analyze_page(FetchedPage("t", url, url, 200, html.encode(), "text/html"), PageRules())
+    parser = extractors.get_external_parser()
+    assert list(parser.languages) == list(NEWS_LANGUAGES)
+    assert str(parser.get_date_data("3. März 2026").date_obj)[:10] == "2026-03-03"
+    assert str(parser.get_date_data("15 mars 2026").date_obj)[:10] == "2026-03-15"
