@@ -70,9 +70,8 @@ def run_crawls(
     progress: bool = False,
 ) -> list[CrawlResult]:
     """Crawl every site in this process; return each run's outcome once all have ended."""
-    # One pool of extraction workers for all the sites of this command (four sites must
-    # not start four pools of one process per core), booted first so that the workers
-    # start while Scrapy is imported and set up.
+    # One pool of extraction workers for all the sites of this command: four sites must
+    # not start four pools of one process per core.
     from crawler.workers import ExtractionPool
 
     pool = ExtractionPool(
@@ -80,7 +79,6 @@ def run_crawls(
         settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
         settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
     )
-    pool.boot()
     try:
         return _run_crawls(sites, settings, pool, since=since, progress=progress)
     finally:
@@ -126,6 +124,10 @@ def _run_crawls(
     display = (
         _LiveCounters([(site.name, crawler) for site, crawler in crawlers]) if progress else None
     )
+    # The workers start now, while the engine is set up and robots.txt and the first
+    # pages are fetched (not at the first page, which would wait for them), and not
+    # earlier, where they would slow the imports above on a 2-core machine.
+    pool.boot()
     if display is not None:
         display.start()
     try:
