@@ -113,7 +113,7 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
             "not_article", decision=decision, links=links.urls, feeds=meta.feed_links
         )
     try:
-        prepared = prepare(_record(page, extraction.article)).precompute()
+        prepared = prepare(_record(page, extraction.article)).precompute().detach_body()
     except InvalidFetchError:
         return PageAnalysis("not_article", decision=decision, links=links.urls)
     return PageAnalysis("article", prepared, decision, links.urls, meta.feed_links)

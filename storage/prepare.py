@@ -80,6 +80,8 @@ class PreparedFetch:
     content: NormalizedContent | None = None
     fields: dict[str, object] | None = None
     compressed: bytes | None = None
+    # The raw body's length once the body itself is dropped (see `detach_body`).
+    _body_size: int | None = None
     _sha256: str | None = None
     _signature: bytes | None = None
     _signed: bool = False
@@ -102,6 +104,20 @@ class PreparedFetch:
         if self.compressed is None:
             self.compressed = blobs.compress(bytes(self.record.body))
         return self.compressed
+
+    def body_size(self) -> int:
+        return self._body_size if self._body_size is not None else len(self.record.body)
+
+    def detach_body(self) -> PreparedFetch:
+        """Drop the raw body once it is hashed and compressed: all a write needs is the
+        hash, the size and the compressed copy. The extraction workers do this before
+        sending a page back, so the crawler process neither receives nor holds the
+        uncompressed HTML (23 MB of the 81 corpus pages, about 4x their compressed size).
+        """
+        if self.record.body and self.compressed is not None and self._sha256 is not None:
+            self._body_size = len(self.record.body)
+            self.record = dataclasses.replace(self.record, body=b"")
+        return self
 
     def precompute_blob(self) -> None:
         """Hash and compress the body ahead of the transaction (threads release the GIL)."""

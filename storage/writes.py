@@ -288,7 +288,7 @@ def _ensure_blob(conn: Connection, item: PreparedFetch) -> str | None:
             sql.blob_insert,
             {
                 "sha256": sha,
-                "size": len(item.record.body),
+                "size": item.body_size(),
                 "codec": blobs.CODEC,
                 "data": item.ensure_compressed(),
             },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from scrapy import Request
@@ -156,3 +157,28 @@ def test_worker_memory_is_bounded_and_the_pool_survives() -> None:
     first, second = asyncio.run(scenario())
     assert first in (MemoryError, WorkerCrashedError)  # refused, not granted 3 GB
     assert second == 10 * 1024 * 1024  # and the pool still works
+
+
+def test_workers_send_back_no_raw_body_and_the_archive_keeps_it(tmp_path: Path) -> None:
+    """A worker drops a page's uncompressed body once it is hashed and compressed, so the
+    crawler process never receives it; the archive still stores the exact bytes and
+    their size."""
+    from sqlalchemy import text
+
+    from crawler.analysis import FetchedPage, PageRules, analyze_page
+    from crawler.demo_site import SITE_DIR
+    from storage import Archive
+
+    url = "http://127.0.0.1:8000/local/2026/11/comet-lights-up-sky-over-harbor.html"
+    body = (SITE_DIR / "local/2026/11/comet-lights-up-sky-over-harbor.html").read_bytes()
+    body = body.replace(b"{{BASE}}", b"http://127.0.0.1:8000")
+    analysis = analyze_page(FetchedPage("t", url, url, 200, body, "text/html"), PageRules())
+    assert analysis.kind == "article" and analysis.prepared is not None
+    assert analysis.prepared.record.body == b""
+    assert analysis.prepared.body_size() == len(body)
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}") as archive:
+        (result,) = archive.record_fetches([analysis.prepared])
+        assert result.outcome.value == "new_article"
+        assert archive.raw_html(url) == body
+        with archive.engine.connect() as conn:
+            assert conn.execute(text("SELECT size FROM blobs")).scalar() == len(body)
