@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python tests/bench/bench_extraction.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_storage.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_faults.py --output docs/benchmarks.md
+	$(BIN)/python tests/bench/bench_crawl.py --output docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .mypy_cache .pytest_cache .ruff_cache
