@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AddressGuardMiddleware",
-    "ForbiddenAddressError",
     "GuardedResolver",
     "forbidden_address",
     "refused_address",
@@ -115,12 +114,8 @@ def _host_key(host: str) -> str:
     return host
 
 
-class ForbiddenAddressError(DNSLookupError):
-    """A name resolved to a non-public address at connect time."""
-
-
 # Names the resolver refused in this process, and the address each resolved to. Twisted
-# turns the resolver's error into a plain "no results" DNS failure on its way to the
+# turns any resolver error into a plain "no results" DNS failure on its way to the
 # downloader, so the spider looks the host up here to count it as blocked, not as DNS.
 _refused: dict[str, str] = {}
 
@@ -187,7 +182,7 @@ class GuardedResolver(CachingThreadedResolver):
                 name,
                 address,
             )
-            raise ForbiddenAddressError(f"{name} resolves to the non-public address {address}")
+            raise DNSLookupError(f"{name} resolves to the non-public address {address}")
         return address
 
 

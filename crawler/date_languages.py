@@ -41,8 +41,10 @@ def _news_date_parser() -> Any:
     )
 
 
+@functools.cache
 def limit_date_languages() -> None:
-    """Make htmldate use the parser above; idempotent, and a no-op if htmldate changes."""
+    """Make htmldate use the parser above, once per process (extraction calls this for
+    every page); a no-op if htmldate no longer has the function."""
     try:
         from htmldate import extractors
     except ImportError:

@@ -31,7 +31,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.address_guard import ForbiddenAddressError, refused_address
+from crawler.address_guard import refused_address
 from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
 from crawler.discovery import Listing, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.extract import ExtractionOptions
@@ -437,9 +437,8 @@ def _failure_kind(failure: Failure) -> str | None:
     """The counter a failed request adds to, or None when a middleware counted it already."""
     exc = failure.value
     name = type(exc).__name__
-    if isinstance(exc, ForbiddenAddressError) or (
-        ("DNS" in name or "Resolve" in name)
-        and refused_address(urlsplit(_failed_request(failure).url).hostname or "")
+    if ("DNS" in name or "Resolve" in name) and refused_address(
+        urlsplit(_failed_request(failure).url).hostname or ""
     ):
         return "blocked/address"  # the resolver refused the answer it was given
     if isinstance(exc, HttpError):

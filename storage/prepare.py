@@ -176,6 +176,31 @@ def _fields(article: ExtractedArticle) -> dict[str, object]:
     }
 
 
+def _with_storable_validators(record: FetchRecord) -> FetchRecord:
+    """ETag and Last-Modified are header bytes echoed back verbatim in the next request.
+    One with a NUL (PostgreSQL rejects the whole row, losing the story) or a lone
+    surrogate (no database encodes it) is dropped: the next fetch is then simply
+    unconditional, which is always safe."""
+    etag = record.etag if _storable(record.etag) else None
+    last_modified = record.last_modified if _storable(record.last_modified) else None
+    if etag == record.etag and last_modified == record.last_modified:
+        return record
+    return dataclasses.replace(record, etag=etag, last_modified=last_modified)
+
+
+def _storable(value: object) -> bool:
+    """Whether every database can keep the value exactly as given."""
+    if not isinstance(value, str):
+        return value is None
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def prepare(record: FetchRecord) -> PreparedFetch:
     """Validate and precompute one fetch; raises InvalidFetchError naming the bad field."""
     site = (record.site or "").strip()
@@ -191,6 +216,7 @@ def prepare(record: FetchRecord) -> PreparedFetch:
         raise InvalidFetchError(f"final_url: {exc}") from None
     if not isinstance(record.body, bytes | bytearray | memoryview):
         raise InvalidFetchError("body: expected bytes")
+    record = _with_storable_validators(record)
     fetched_at = to_utc(record.fetched_at) or datetime.now(UTC)
     redirects = (fetched,) if fetched != final else ()
 

@@ -68,28 +68,6 @@ class FetchRecord:
     fetched_at: datetime | None = None
     run_id: int | None = None
 
-    def __post_init__(self) -> None:
-        # ETag and Last-Modified are header bytes echoed back verbatim in the next request.
-        # One with a NUL (PostgreSQL rejects the whole row, losing the story) or a lone
-        # surrogate (no database encodes it) is dropped: the next fetch is then simply
-        # unconditional, which is always safe.
-        for name in ("etag", "last_modified"):
-            if not _storable(getattr(self, name)):
-                object.__setattr__(self, name, None)
-
-
-def _storable(value: object) -> bool:
-    """Whether every database can keep the value exactly as given."""
-    if not isinstance(value, str):
-        return value is None
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
 
 @dataclass(frozen=True, slots=True)
 class RecordResult:

@@ -22,7 +22,6 @@ import argparse
 import html
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from process_tree import run_measured  # tests/bench is on sys.path when run as a script
-from report_file import write_block
+from report_file import machine_line, spread, write_block
 
 from crawler.siteserver import Route, SiteServer
 
@@ -92,7 +91,12 @@ class Repetition:
     recrawl: float
     recrawl_rss: int
     answered_304: int
-    unchanged: int
+
+
+def trafilatura_version() -> str:
+    import trafilatura
+
+    return str(trafilatura.__version__)
 
 
 def corpus_pages(corpus: Path) -> list[Path]:
@@ -166,33 +170,7 @@ def repetition(server: SiteServer, pages: list[Path]) -> Repetition:
         plain=plain, plain_process=plain_process, plain_rss=plain_rss,
         cli=cli, cli_outputs=outputs, recrawl=again, recrawl_rss=again_rss,
         answered_304=int(recounters.get("checked_304", 0)),  # type: ignore[call-overload]
-        unchanged=int(recounters.get("articles_unchanged", 0)),  # type: ignore[call-overload]
     )  # fmt: skip
-
-
-def spread(values: Sequence[float], digits: int = 2) -> str:
-    return (
-        f"{statistics.median(values):.{digits}f} "
-        f"({min(values):.{digits}f}–{max(values):.{digits}f})"
-    )
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import trafilatura
-
-    return (
-        f"{model}, {os.cpu_count()} cores; {platform.platform()}; "
-        f"Python {platform.python_version()}; trafilatura {trafilatura.__version__}; "
-        f"load average at the end {' / '.join(f'{v:.2f}' for v in os.getloadavg())}"
-    )
 
 
 def render(reps: list[Repetition], pages: int) -> str:
@@ -200,7 +178,8 @@ def render(reps: list[Repetition], pages: int) -> str:
     crawl_plain = col(lambda r: r.crawl / r.plain)
     crawl_cli = col(lambda r: r.crawl / r.cli)
     recrawl_first = col(lambda r: r.recrawl / r.crawl)
-    # checked_304 counts among articles_unchanged: the share is of the stories archived.
+    # The share of the stories the first crawl archived (checked_304 counts among
+    # articles_unchanged, so that is no denominator).
     share_304 = col(lambda r: r.answered_304 / max(1, r.articles) * 100)
     peak = col(lambda r: max(r.crawl_rss, r.recrawl_rss) / MIB)
     first_request = col(lambda r: r.first_request)
@@ -257,7 +236,7 @@ def render(reps: list[Repetition], pages: int) -> str:
         f"{spread(col(lambda r: r.cli_outputs), 0)}. Stories answered 304 on the recrawl: "
         f"{spread(col(lambda r: r.answered_304), 0)}.",
         "",
-        f"Machine: {machine()}.",
+        machine_line() + f" trafilatura {trafilatura_version()}.",
         "",
         "Reproduce: `make bench`, or "
         "`.venv/bin/python tests/bench/bench_crawl.py --output docs/benchmarks.md`.",

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import trafilatura
-from report_file import write_block  # tests/bench is on sys.path when run as a script
+from report_file import spread, write_block  # tests/bench is on sys.path as a script
 
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 from crawler.siteserver import Route, SiteServer
@@ -128,10 +128,6 @@ def whole_pipeline(pages, repeats: int) -> dict:
     finally:
         server.stop()
     return {"first": firsts, "second": seconds, "runs": runs, "texts": texts}
-
-
-def spread(values: Sequence[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def render(pages, plain_texts, plain_times, our_texts, our_times, pipe, repeats) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from process_tree import run_measured  # tests/bench is on sys.path when run as a script
-from report_file import write_block
+from report_file import machine_line, write_block
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -112,8 +111,7 @@ def render(runs: list[dict[str, object]]) -> str:
         "during decompression too. Summed RSS counts shared library pages once per process, "
         "so it overstates the tree's real footprint slightly.",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}.",
+        machine_line(),
         "",
         "Reproduce: `make bench`, or "
         "`.venv/bin/python tests/bench/bench_faults.py --output docs/benchmarks.md`.",

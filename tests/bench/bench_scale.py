@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -24,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from process_tree import Measured, run_measured  # tests/bench is on sys.path as a script
-from report_file import write_block
+from report_file import machine_line, write_block
 
 from crawler.siteserver import Route, SiteServer
 
@@ -219,8 +217,7 @@ def render(count: int, first: Measured, counters: dict[str, object], again: Meas
         "produced and not yet sent (about 1–2 kB each, drained as the crawl goes), and on a "
         "recrawl the validator table (about 250 bytes per archived story).",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}.",
+        machine_line(),
         "",
         "Reproduce: `make bench`, or "
         "`.venv/bin/python tests/bench/bench_scale.py --output docs/benchmarks.md`.",

@@ -43,7 +43,11 @@ from typing import Any
 import psycopg
 import sqlalchemy
 import zstandard
-from report_file import write_block  # tests/bench is on sys.path when run as a script
+from report_file import (  # tests/bench is on sys.path when run as a script
+    cpu_model,
+    load_average,
+    write_block,
+)
 
 import storage
 from storage import Archive, ExtractedArticle, FetchRecord, Outcome, SearchFilters
@@ -722,16 +726,6 @@ def bench_compression(
 # ---------------------------------------------------------------------------- environment
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def git_state() -> str:
     def git(*args: str) -> str:
         try:
@@ -749,14 +743,6 @@ def git_state() -> str:
     files = ", ".join(line[3:] for line in dirty)
     diff = hashlib.sha256(git("diff", "HEAD", "--", "storage").encode()).hexdigest()[:12]
     return f"commit {commit} with uncommitted changes in {files} (diff sha256 {diff}){where}"
-
-
-def load_average() -> str:
-    """Other work on the machine skews timings; the report says how busy it was."""
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def machine_lines(pg: PostgresBackend | None) -> list[str]:
