@@ -25,6 +25,8 @@ from crawler.timespec import format_duration, parse_duration, parse_moment
 
 if TYPE_CHECKING:
     from crawler.site_leases import SiteLeases
+    from crawler.sites import SiteConfig
+    from crawler.workers import ExtractionPool
     from storage.archive import Archive
 
 __all__ = ["cli", "main"]
@@ -261,10 +263,8 @@ def crawl(
     counted); 1 when a run failed (e.g. the database), 2 for bad arguments or config, 3 when
     a site is already being crawled (by the scheduler or another command; see --wait).
     """
-    from crawler.runner import build_settings, run_crawls, summary_line
-    from crawler.site_leases import EXIT_BUSY, SiteBusyError, SiteLeases
     from crawler.sites import SitesConfigError, resolve_targets
-    from storage.archive import Archive
+    from crawler.workers import pool_for_overrides
 
     needs_file = any("://" not in target for target in targets)
     sites = _load_sites_file(ctx, required=needs_file)
@@ -272,6 +272,36 @@ def crawl(
         configs = resolve_targets(targets, sites)
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
+    overrides = _setting_overrides(settings)
+    # One extraction worker starts first thing, on the core this process's imports (Scrapy,
+    # SQLAlchemy: most of the start-up) leave idle, so the first page is analysed the
+    # moment it arrives; the others start with the engine.
+    pool = pool_for_overrides(overrides)
+    if pool is not None:
+        pool.boot(1)
+    try:
+        _crawl(ctx, configs, overrides, max_pages, since, max_depth, wait, fmt, pool)
+    finally:
+        if pool is not None:
+            pool.close_unused()
+
+
+def _crawl(
+    ctx: click.Context,
+    configs: list[SiteConfig],
+    overrides: dict[str, str],
+    max_pages: int | None,
+    since: datetime | None,
+    max_depth: int | None,
+    wait: bool,
+    fmt: str,
+    pool: ExtractionPool | None,
+) -> None:
+    from crawler.runner import build_settings, run_crawls, summary_line
+    from crawler.site_leases import EXIT_BUSY, SiteBusyError, SiteLeases
+    from crawler.sites import SitesConfigError
+    from storage.archive import Archive
+
     if max_depth is not None:
         configs = [replace(c, max_depth=max_depth) for c in configs]
     names = [c.name for c in configs]
@@ -281,7 +311,7 @@ def crawl(
     try:
         scrapy_settings = build_settings(
             ctx.obj["db"],
-            _setting_overrides(settings),
+            overrides,
             sites_path=ctx.obj["sites"],
             max_pages=max_pages,
             log_level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)],
@@ -300,7 +330,9 @@ def crawl(
         _fail(f"{exc}; try again later or use --wait", EXIT_BUSY)
     try:
         _interrupt_orphaned_runs(ctx.obj["db"], names, leases.holder)
-        results = run_crawls(configs, scrapy_settings, since=since, progress=sys.stderr.isatty())
+        results = run_crawls(
+            configs, scrapy_settings, since=since, progress=sys.stderr.isatty(), pool=pool
+        )
     except SitesConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
     finally:

@@ -68,17 +68,23 @@ def run_crawls(
     *,
     since: datetime | None = None,
     progress: bool = False,
+    pool: ExtractionPool | None = None,
 ) -> list[CrawlResult]:
-    """Crawl every site in this process; return each run's outcome once all have ended."""
+    """Crawl every site in this process; return each run's outcome once all have ended.
+
+    `pool` is the command's extraction pool when the caller started it early; by default
+    one is made from `settings`.
+    """
     # One pool of extraction workers for all the sites of this command: four sites must
     # not start four pools of one process per core.
     from crawler.workers import ExtractionPool
 
-    pool = ExtractionPool(
-        settings.getint("NEWSARCHIVE_WORKERS"),
-        settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
-        settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
-    )
+    if pool is None:
+        pool = ExtractionPool(
+            settings.getint("NEWSARCHIVE_WORKERS"),
+            settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
+            settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
+        )
     try:
         return _run_crawls(sites, settings, pool, since=since, progress=progress)
     finally:
@@ -124,9 +130,10 @@ def _run_crawls(
     display = (
         _LiveCounters([(site.name, crawler) for site, crawler in crawlers]) if progress else None
     )
-    # The workers start now, while the engine is set up and robots.txt and the first
-    # pages are fetched (not at the first page, which would wait for them), and not
-    # earlier, where they would slow the imports above on a 2-core machine.
+    # The rest of the workers start now, while the engine is set up and robots.txt and the
+    # first pages are fetched (not at the first page, which would wait for them), and not
+    # earlier, where they would take both cores from the imports above (the CLI started
+    # one already, on the core those imports leave idle).
     pool.boot()
     if display is not None:
         display.start()

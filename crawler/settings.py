@@ -11,6 +11,8 @@ import os
 
 from scrapy.settings import default_settings as _scrapy_defaults
 
+from crawler import workers as _workers
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -102,10 +104,10 @@ NEWSARCHIVE_DB = os.environ.get("NEWSARCHIVE_DB", "sqlite:///archive.db")
 NEWSARCHIVE_SITES = os.environ.get("NEWSARCHIVE_SITES", "sites.toml")
 NEWSARCHIVE_TRIGGER = "manual"
 # Extraction worker processes (0 = one per core) and the time one page may take.
-NEWSARCHIVE_WORKERS = 0
-NEWSARCHIVE_PAGE_TIMEOUT = 30.0
+NEWSARCHIVE_WORKERS = _workers.DEFAULT_WORKERS
+NEWSARCHIVE_PAGE_TIMEOUT = _workers.DEFAULT_PAGE_TIMEOUT
 # Address-space limit of each extraction worker, in MiB (0 = none).
-NEWSARCHIVE_WORKER_MEMORY = 2048
+NEWSARCHIVE_WORKER_MEMORY = _workers.DEFAULT_WORKER_MEMORY_MB
 # Archive writes: fetches per transaction and the longest a fetch waits to be written.
 NEWSARCHIVE_BATCH_SIZE = 50
 NEWSARCHIVE_FLUSH_SECONDS = 2.0

@@ -15,10 +15,18 @@ import functools
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["ExtractionPool", "PageTimeoutError", "WorkerCrashedError"]
+__all__ = [
+    "DEFAULT_PAGE_TIMEOUT",
+    "DEFAULT_WORKERS",
+    "DEFAULT_WORKER_MEMORY_MB",
+    "ExtractionPool",
+    "PageTimeoutError",
+    "WorkerCrashedError",
+    "pool_for_overrides",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,69 +95,127 @@ def _malloc_trim() -> Callable[[int], int]:
     return trim
 
 
+# Defaults of the pool's settings (NEWSARCHIVE_WORKERS, NEWSARCHIVE_PAGE_TIMEOUT,
+# NEWSARCHIVE_WORKER_MEMORY), kept here so the CLI can start a worker before it imports
+# Scrapy to read crawler.settings.
+DEFAULT_WORKERS = 0  # one per core
+DEFAULT_PAGE_TIMEOUT = 30.0
+DEFAULT_WORKER_MEMORY_MB = 2048
+
+
 class ExtractionPool:
-    def __init__(self, workers: int = 0, timeout: float = 30.0, memory_mb: int = 0) -> None:
+    """Extraction workers, each in a pebble pool of its own, started one at a time or all.
+
+    One pool per worker (instead of one pool of N) is what lets the CLI start the first
+    worker at its very beginning, on the core its own imports leave idle, and the others
+    only when the engine starts: booting every worker at once would take both cores from
+    the crawler's start-up. Pages go to the worker with the fewest pages in hand.
+    """
+
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        timeout: float = DEFAULT_PAGE_TIMEOUT,
+        memory_mb: int = 0,
+    ) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.timeout = timeout
         self.memory_mb = memory_mb
-        self._pool: Any = None
+        self._pools: list[Any] = []
+        self._in_hand: list[int] = []
         # Crawls sharing this pool (several sites in one command): the last one stops it.
         self._users = 0
 
     def start(self) -> None:
-        """Take the pool for one crawl (the workers start now unless `boot` ran)."""
+        """Take the pool for one crawl (its workers start now unless `boot` ran)."""
         self._users += 1
         self.boot()
 
-    def boot(self) -> None:
-        """Start the worker processes now, without waiting for the first page.
+    def boot(self, count: int | None = None) -> None:
+        """Start `count` workers (all by default) now, without waiting for the first page.
 
-        pebble spawns its workers at the first task, so the first page would wait for a
-        worker's start (about 0.3 s). Booting them while the crawler itself starts up
-        overlaps the two: the main process uses one core, the workers the other.
+        pebble starts a worker at its first task, so the first page would wait for a
+        worker's start (imports: 0.3-0.5 s). Booting them while the crawler itself starts up
+        overlaps the two.
         """
         from pebble import ProcessPool
 
-        if self._pool is not None:
-            return
-        # Workers are started fresh (not forked) because the crawler process runs threads
-        # (the reactor's thread pool, database writes) that a fork would copy mid-flight.
-        self._pool = ProcessPool(
-            max_workers=self.workers,
-            max_tasks=MAX_TASKS_PER_WORKER,
-            initializer=_warm_up,
-            initargs=(self.memory_mb,),
-            context=multiprocessing.get_context("spawn"),
-        )
-        self._pool.schedule(os.getpid)  # the first task makes pebble start the workers
+        wanted = self.workers if count is None else min(count, self.workers)
+        while len(self._pools) < wanted:
+            # Workers are started fresh (not forked) because the crawler process runs
+            # threads (the reactor's thread pool, database writes) that a fork would copy
+            # mid-flight.
+            pool = ProcessPool(
+                max_workers=1,
+                max_tasks=MAX_TASKS_PER_WORKER,
+                initializer=_warm_up,
+                initargs=(self.memory_mb,),
+                context=multiprocessing.get_context("spawn"),
+            )
+            pool.schedule(os.getpid)  # the first task makes pebble start the worker
+            self._pools.append(pool)
+            self._in_hand.append(0)
+
+    @property
+    def booted(self) -> int:
+        """Workers started so far."""
+        return len(self._pools)
 
     def close_unused(self) -> None:
-        """Stop a booted pool that no crawl took (the crawl never started)."""
-        if self._users == 0 and self._pool is not None:
-            self._pool.stop()
-            self._pool.join()
-            self._pool = None
+        """Stop booted workers that no crawl took (the crawl never started)."""
+        if self._users == 0:
+            self._stop()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run `function(*args)` in a worker; raises PageTimeoutError or WorkerCrashedError."""
         from pebble import ProcessExpired
 
-        if self._pool is None:
+        if not self._pools:
             raise RuntimeError("the extraction pool is not started")
-        future = self._pool.schedule(_run_and_trim, args=(function, *args), timeout=self.timeout)
+        index = min(range(len(self._pools)), key=self._in_hand.__getitem__)
+        self._in_hand[index] += 1
         try:
+            future = self._pools[index].schedule(
+                _run_and_trim, args=(function, *args), timeout=self.timeout
+            )
             result: T = await asyncio.wrap_future(future)
             return result
         except concurrent.futures.TimeoutError:
             raise PageTimeoutError(f"over {self.timeout:g} s") from None
         except ProcessExpired as exc:
             raise WorkerCrashedError(f"worker exit code {exc.exitcode}") from None
+        finally:
+            if index < len(self._in_hand):
+                self._in_hand[index] -= 1
 
     def close(self) -> None:
         """Stop the workers at once: at spider close no page is waiting for them, and a
         graceful join could block the reactor behind a page that is still running."""
         self._users = max(0, self._users - 1)
-        if self._pool is not None and self._users == 0:
-            self._pool.stop()
-            self._pool.join()
-            self._pool = None
+        if self._users == 0:
+            self._stop()
+
+    def _stop(self) -> None:
+        for pool in self._pools:
+            pool.stop()
+        for pool in self._pools:
+            pool.join()
+        self._pools = []
+        self._in_hand = []
+
+
+def pool_for_overrides(overrides: Mapping[str, str]) -> ExtractionPool | None:
+    """The pool `newsarchive crawl` will use, known before Scrapy's settings are loaded.
+
+    The pool's settings are the project defaults and `-s` (a site's own `settings` cannot
+    size a pool its command shares), so the CLI can start a worker first thing. None when
+    a value does not parse: the settings check then reports it, naming the key.
+    """
+    try:
+        return ExtractionPool(
+            int(overrides.get("NEWSARCHIVE_WORKERS", DEFAULT_WORKERS)),
+            float(overrides.get("NEWSARCHIVE_PAGE_TIMEOUT", DEFAULT_PAGE_TIMEOUT)),
+            int(overrides.get("NEWSARCHIVE_WORKER_MEMORY", DEFAULT_WORKER_MEMORY_MB)),
+        )
+    except ValueError:
+        return None

@@ -8,6 +8,7 @@ unique constraints and upserts; serialization failures and deadlocks are retried
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
 import time
@@ -23,6 +24,7 @@ __all__ = [
     "DatabaseURLError",
     "build_engine",
     "describe_error",
+    "dialect_module",
     "is_transient",
     "normalize_db_url",
     "with_retries",
@@ -56,6 +58,17 @@ def normalize_db_url(url: str) -> URL:
             "use sqlite:///FILE or postgresql://HOST/DB"
         )
     return parsed
+
+
+def dialect_module(name: str) -> Any:
+    """SQLAlchemy's module for this database, for its INSERT ... ON CONFLICT.
+
+    Imported on first use: `sqlalchemy.dialects.postgresql` imports every PostgreSQL
+    driver SQLAlchemy knows (about 50 ms at start-up), which an SQLite archive never needs.
+    """
+    return importlib.import_module(
+        "sqlalchemy.dialects.postgresql" if name == "postgresql" else "sqlalchemy.dialects.sqlite"
+    )
 
 
 def build_engine(url: str) -> Engine:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.engine import dialect_module
 from storage.models import lease_table as _leases
 
 __all__ = ["Lease", "acquire", "current", "release", "renew"]
@@ -40,7 +40,7 @@ def _now(conn: Connection) -> Any:
 def acquire(conn: Connection, site: str, holder: str, ttl: timedelta) -> bool:
     """Take the site's lease for `holder` unless someone else holds an unexpired one."""
     now = _now(conn)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_module(conn.dialect.name).insert
     statement = insert(_leases).values(
         site=site, holder=holder, acquired_at=now, expires_at=now + ttl
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage import blobs
 from storage.content import changed_fields
+from storage.engine import dialect_module
 from storage.fingerprint import THRESHOLD, band_keys, similarity
 from storage.fulltext import index_snapshot
 from storage.models import (
@@ -44,7 +44,7 @@ class _Statements:
     """
 
     def __init__(self, dialect: str) -> None:
-        module: Any = postgresql if dialect == "postgresql" else sqlite
+        module = dialect_module(dialect)
         a = _articles
         returning = (a.c.id, a.c.latest_version, a.c.latest_snapshot_id, a.c.canonical_url)
         # A fetch recorded late (an old batch replayed) never moves the clock back.

@@ -37,6 +37,7 @@ from storage.engine import build_engine
 from storage.migrate import current_revision, upgrade
 from storage.migrations import HEAD_REVISION
 from tests.crash_child import EDITED_STORY, NEW_STORY, story
+from tests.process_groups import live_members
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -196,19 +197,6 @@ def _progress(path: Path) -> tuple[int, int]:
     return runs, snapshots
 
 
-def _live_members(group: int) -> list[str]:
-    """Processes of a process group that are still alive (zombies are dead)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            alive.append(stat.parent.name)
-    return alive
-
-
 def _kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], log: Path) -> None:
     """SIGKILL the crawl's whole process group (extraction workers too) once `ready`."""
     deadline = time.monotonic() + 90
@@ -221,7 +209,7 @@ def _kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], log:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     deadline = time.monotonic() + 10
-    while (alive := _live_members(process.pid)) and time.monotonic() < deadline:
+    while (alive := live_members(process.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive, f"processes of the killed crawl survived: {alive}"
 

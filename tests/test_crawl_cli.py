@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from crawler.demo_site import DRAFT_PATHS, STORY_PATHS, demo_routes
 from crawler.siteserver import SiteServer
 from storage import Archive
+from tests.process_groups import live_members
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -356,6 +358,27 @@ def test_two_sites_in_one_command(demo: SiteServer, tmp_path: Path) -> None:
     assert runs[demo.url.removeprefix("http://")]["counters"]["articles_new"] == 8
     assert runs[second.url.removeprefix("http://")]["counters"]["articles_new"] == 9
     assert all(run["status"] == "succeeded" for run in runs.values())
+
+
+def test_a_crawl_refused_after_its_early_worker_started_leaves_no_process(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    """The CLI starts an extraction worker before it opens the archive; a crawl that then
+    stops (a busy site, an unusable database) must stop that worker too."""
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    site = demo.url.removeprefix("http://")
+    with Archive(db) as archive:
+        assert archive.acquire_lease(site, "someone-else", timedelta(minutes=5))
+    for database, status in ((db, 3), (f"sqlite:///{tmp_path}/missing/dir/a.db", 1)):
+        process = subprocess.Popen(
+            [str(BIN / "newsarchive"), "--db", database, "crawl", demo.url + "/", *FAST],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == status, stderr
+        assert stderr.startswith("error: ") and stderr.count("\n") == 1
+        assert live_members(process.pid) == []
+    assert demo.log == []
 
 
 def test_a_busy_site_is_refused_or_waited_for(demo: SiteServer, tmp_path: Path) -> None:

@@ -13,7 +13,12 @@ from scrapy import Request
 from crawler.fingerprints import CanonicalRequestFingerprinter
 from crawler.middlewares import retry_after_seconds, validator_key
 from crawler.pipelines import collect_counters, run_status
-from crawler.workers import ExtractionPool, PageTimeoutError, WorkerCrashedError
+from crawler.workers import (
+    ExtractionPool,
+    PageTimeoutError,
+    WorkerCrashedError,
+    pool_for_overrides,
+)
 
 
 def test_tracking_parameters_and_fragments_share_one_fingerprint() -> None:
@@ -114,6 +119,58 @@ def test_worker_pool_limits_time_and_replaces_crashed_workers() -> None:
         return outcomes
 
     assert asyncio.run(scenario()) == [PageTimeoutError, WorkerCrashedError, 0.01]
+
+
+def _pid_after(seconds: float) -> int:
+    import os
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_worker_pool_boots_one_worker_early_and_spreads_pages_over_all() -> None:
+    """The CLI starts one worker before its own imports, the rest with the engine; pages
+    then go to the least busy worker, so a slow page never holds up the next one."""
+
+    async def scenario() -> tuple[int, int, set[int]]:
+        pool = ExtractionPool(workers=2, timeout=20.0)
+        pool.boot(1)
+        early = pool.booted
+        pool.start()  # the crawl takes the pool: the other worker starts
+        try:
+            pids = await asyncio.gather(*(pool.run(_pid_after, 0.5) for _ in range(2)))
+        finally:
+            pool.close()
+        return early, pool.booted, set(pids)
+
+    early, after_close, pids = asyncio.run(scenario())
+    assert early == 1
+    assert after_close == 0  # closing stops every worker
+    assert len(pids) == 2  # two pages at once ran in two workers, not one after the other
+
+
+def test_pool_settings_are_read_from_the_command_line_before_scrapy() -> None:
+    from crawler.settings import (
+        NEWSARCHIVE_PAGE_TIMEOUT,
+        NEWSARCHIVE_WORKER_MEMORY,
+        NEWSARCHIVE_WORKERS,
+    )
+
+    default = pool_for_overrides({})
+    assert default is not None
+    assert (default.timeout, default.memory_mb) == (
+        NEWSARCHIVE_PAGE_TIMEOUT,
+        NEWSARCHIVE_WORKER_MEMORY,
+    )
+    assert default.workers == (NEWSARCHIVE_WORKERS or os.cpu_count())
+    overrides = {"NEWSARCHIVE_WORKERS": "3", "NEWSARCHIVE_PAGE_TIMEOUT": "5"}
+    set_ = pool_for_overrides({**overrides, "NEWSARCHIVE_WORKER_MEMORY": "0"})
+    assert set_ is not None
+    assert (set_.workers, set_.timeout, set_.memory_mb) == (3, 5.0, 0)
+    assert set_.booted == 0  # nothing starts until asked
+    # a value that does not parse starts nothing early; the settings check names the key
+    assert pool_for_overrides({"NEWSARCHIVE_WORKERS": "many"}) is None
 
 
 def test_crawl_settings_switch_off_what_a_hostile_page_could_use() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from storage.engine import build_engine
 from storage.migrate import current_revision, script_location, upgrade
 from storage.migrations import HEAD_REVISION
-from storage.models import Base
+from storage.models import metadata
 
 # Search objects exist only in migrations because they differ per database.
 _DIALECT_ONLY = {"snapshot_fts", "search_vector", "ix_articles_search_vector"}
@@ -39,7 +39,7 @@ def test_upgrade_from_empty_matches_models_and_is_idempotent(db_url: str) -> Non
             context = MigrationContext.configure(
                 conn, opts={"include_object": _include, "compare_type": False}
             )
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, metadata) == []
             tables = set(inspect(conn).get_table_names())
         assert {"sites", "articles", "article_urls", "snapshots", "blobs", "crawl_runs"} <= tables
     finally:
