@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.address_guard import refused_address
@@ -36,6 +36,7 @@ from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
 from crawler.discovery import Listing, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.extract import ExtractionOptions
 from crawler.items import ArchivedFetch
+from crawler.page_feed import Listed, PageFeed
 from crawler.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
 from crawler.timespec import parse_moment
 from crawler.workers import ExtractionPool, PageTimeoutError, WorkerCrashedError
@@ -52,6 +53,9 @@ __all__ = ["ArchiveSpider"]
 log = logging.getLogger(__name__)
 
 STAT = "newsarchive/"
+# Listed (sitemap and feed) pages requested and not yet handled, per concurrent request
+# Scrapy allows: enough to keep every download slot busy (crawler.page_feed).
+LISTED_WINDOW_PER_SLOT = 4
 # An article body shorter than this counts as short in the run's quality counters.
 SHORT_TEXT = 500
 # Feeds autodiscovered through <link rel="alternate"> on listing pages, per crawl.
@@ -88,6 +92,8 @@ class ArchiveSpider(scrapy.Spider):
         self._sitemaps_requested = 0
         self._feeds_discovered = 0
         self._pages_done = 0
+        self._listed = PageFeed(LISTED_WINDOW_PER_SLOT * 16)
+        self._refill_pending = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -107,8 +113,13 @@ class ArchiveSpider(scrapy.Spider):
             crawler.settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
         )
         spider = super().from_crawler(crawler, *args, site=site, pool=pool, **kwargs)
+        spider._listed = PageFeed(
+            LISTED_WINDOW_PER_SLOT * crawler.settings.getint("CONCURRENT_REQUESTS")
+        )
         crawler.signals.connect(spider._open_pool, signal=signals.spider_opened)
         crawler.signals.connect(spider._close_pool, signal=signals.spider_closed)
+        crawler.signals.connect(spider._request_more_listed, signal=signals.spider_idle)
+        crawler.signals.connect(spider._listed_dropped, signal=signals.request_dropped)
         return spider
 
     @classmethod
@@ -266,16 +277,68 @@ class ArchiveSpider(scrapy.Spider):
             return None
         return listing
 
-    def _listed_pages(self, listing: Listing, source: str) -> Iterable[scrapy.Request]:
+    def _listed_pages(self, listing: Listing, source: str) -> list[scrapy.Request]:
         """Stories a sitemap or feed lists are fetched, but their links are not followed:
-        a 50,000-URL sitemap must not turn into a crawl of the whole site."""
+        a 50,000-URL sitemap must not turn into a crawl of the whole site. They wait in
+        the listed-page feed and are requested a window at a time (crawler.page_feed)."""
         leaf = self.site.max_depth
         for entry in listing.urls:
             if self._too_old(entry.published):
                 self._count("skipped/too_old")
                 continue
             if self.follow(entry.url, leaf, source):
-                yield self.page_request(entry.url, leaf, source)
+                self._listed.add(Listed(entry.url, leaf, source))
+        return self._released_listed()
+
+    def _released_listed(self) -> list[scrapy.Request]:
+        requests = []
+        for page in self._listed.release():
+            request = self.page_request(page.url, page.depth, page.source)
+            request.meta["na_listed"] = True
+            requests.append(request)
+        if requests:
+            self._stats.max_value(STAT + "listed_in_flight_peak", self._listed.peak)
+        return requests
+
+    def _schedule_listed(self) -> bool:
+        """Hand Scrapy the listed pages the window has room for; whether there were any."""
+        self._refill_pending = False
+        engine = self.crawler.engine
+        if engine is None or engine.spider is None:  # the crawl is closing
+            return False
+        released = self._released_listed()
+        for request in released:
+            engine.crawl(request)
+        return bool(released)
+
+    def _listed_done(self, meta: Mapping[str, Any]) -> None:
+        if meta.get("na_listed"):
+            self._listed.finished()
+            self._schedule_listed()
+
+    def _listed_dropped(self, request: scrapy.Request) -> None:
+        """A listed page the scheduler refused (already requested) frees its place.
+
+        The next pages are scheduled from the reactor, not from inside the scheduler's
+        own call: two sitemaps listing the same 10,000 stories would otherwise recurse
+        once per duplicate.
+        """
+        if not request.meta.get("na_listed"):
+            return
+        self._listed.finished()
+        if not self._refill_pending:
+            from twisted.internet import reactor
+
+            self._refill_pending = True
+            scheduler: Any = reactor  # zope interfaces confuse mypy's view of callLater
+            scheduler.callLater(0, self._schedule_listed)
+
+    def _request_more_listed(self) -> None:
+        """Nothing left to do but listed pages still waiting: request the next window."""
+        if len(self._listed):
+            self._listed.nothing_in_flight()
+            if self._schedule_listed():
+                raise DontCloseSpider
 
     def _too_old(self, published: datetime | None) -> bool:
         return self.cutoff is not None and published is not None and published < self.cutoff
@@ -395,14 +458,15 @@ class ArchiveSpider(scrapy.Spider):
         return []
 
     def _page_done(self, meta: Mapping[str, Any]) -> None:
-        """With --max-pages, end the crawl once every admitted page has been handled,
-        instead of letting discovery run on while each further page is refused."""
-        if not meta.get("na_admitted"):
-            return
-        self._pages_done += 1
-        limit = self.settings.getint("NEWSARCHIVE_MAX_PAGES")
-        if limit and self._pages_done >= limit:
-            raise CloseSpider("max_pages")
+        """A page was handled: with --max-pages, end the crawl once every admitted page
+        has been, instead of letting discovery run on while each further page is refused;
+        otherwise a listed page makes room for the next."""
+        if meta.get("na_admitted"):
+            self._pages_done += 1
+            limit = self.settings.getint("NEWSARCHIVE_MAX_PAGES")
+            if limit and self._pages_done >= limit:
+                raise CloseSpider("max_pages")
+        self._listed_done(meta)
 
     def _count_failure(self, failure: Failure) -> None:
         kind = _failure_kind(failure)

@@ -7,13 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from crawler.demo_site import DRAFT_PATHS, STORY_PATHS, demo_routes
-from crawler.siteserver import SiteServer
+from crawler.siteserver import Route, SiteServer
 from storage import Archive
 from tests.process_groups import live_members
 
@@ -141,6 +142,70 @@ def test_since_skips_old_feed_and_sitemap_items(demo: SiteServer, tmp_path: Path
     # 4 and 5 November (three stories), not the five older ones.
     assert run["counters"]["skipped"]["too_old"] >= 5
     assert run["counters"]["articles_new"] == 3
+
+
+def _story(n: int) -> str:
+    paragraphs = "".join(
+        f"<p>Paragraph {p} of story {n}: the council met on Tuesday and voted on the budget "
+        "for the harbour, after a long debate about the cost of the new quay walls.</p>"
+        for p in range(8)
+    )
+    return (
+        f'<html lang="en"><head><title>Story {n}</title>'
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": "Story {n}", "datePublished": "2026-11-20T08:00:00Z"}}</script>'
+        f"</head><body><article><h1>Story {n}</h1>{paragraphs}</article></body></html>"
+    )
+
+
+def _listing_site(stories: int) -> SiteServer:
+    """A site whose sitemap lists `stories` pages, each twice (as a news sitemap and an
+    archive sitemap often do), and one that robots.txt disallows; the home page links to
+    none of them."""
+    paths = [f"/news/{n:04d}.html" for n in range(stories)]
+    listed = [*paths, *paths, "/private/hidden.html"]
+    sitemap = "".join(f"<url><loc>{{base}}{path}</loc></url>" for path in listed)
+    routes = {
+        "/": Route(b"<html><body><p>Home</p></body></html>"),
+        "/robots.txt": Route(
+            b"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n",
+            content_type="text/plain",
+        ),
+        "/sitemap.xml": Route(
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{sitemap}</urlset>'
+            .encode(), content_type="application/xml",
+        ),
+        **{path: Route(_story(n).encode()) for n, path in enumerate(paths)},
+    }  # fmt: skip
+    return SiteServer(routes).start()
+
+
+def test_sitemap_pages_are_requested_a_window_at_a_time(tmp_path: Path) -> None:
+    """A long sitemap never floods Scrapy's scheduler: at most 4 listed pages per
+    concurrent request are in flight, yet every one is fetched once; duplicates (dropped
+    by the scheduler), a page robots.txt disallows and 304 answers each free their place."""
+    server = _listing_site(240)
+    try:
+        base = server.url.encode()
+        for path in ("/robots.txt", "/sitemap.xml"):
+            server.routes[path] = replace(
+                server.routes[path], body=server.routes[path].body.replace(b"{base}", base)
+            )
+        args = ("crawl", server.url + "/", *FAST, "-s", "CONCURRENT_REQUESTS=4",
+                "--max-depth", "0", "--format", "json")  # fmt: skip
+        for _ in range(2):  # the recrawl is answered 304 for every story
+            result = newsarchive(tmp_path, *args)
+            assert "Traceback" not in result.stderr and "ERROR" not in result.stderr
+            run = crawl_json(result)
+            counters = run["counters"]
+            assert counters["pages_fetched"] == 241  # the home page and every story, once
+            assert 0 < counters["listed_in_flight_peak"] <= 16
+            assert counters["blocked"]["robots"] == 1
+        assert counters["checked_304"] == 240
+        fetched = [entry.path for entry in server.log if entry.path.startswith("/news/")]
+        assert len(fetched) == 2 * 240
+    finally:
+        server.stop()
 
 
 def test_summary_line_and_exit_status(demo: SiteServer, tmp_path: Path) -> None:
