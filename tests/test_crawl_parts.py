@@ -265,3 +265,28 @@ def test_page_feed_releases_a_window_and_refills_as_pages_finish() -> None:
     feed.add(Listed("http://example.com/9", 1, "feed"))
     feed.add(Listed("http://example.com/10", 1, "feed"))
     assert len(feed.release()) == 3
+
+
+def test_the_download_handler_import_names_its_aliases_and_restores_inspect() -> None:
+    """Scrapy's TLS aliases still name their modules when imported without source context,
+    and inspect.stack is Python's own again afterwards (a fresh process: the test process
+    may have imported the handler already)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import inspect\n"
+        "real = inspect.stack\n"
+        "from crawler.runner import _import_download_handler\n"
+        "_import_download_handler()\n"
+        "import scrapy.core.downloader.contextfactory as c, scrapy.core.downloader.tls as t\n"
+        "assert inspect.stack is real\n"
+        "print(c.ScrapyClientContextFactory.__module__, t.ScrapyClientTLSOptions.__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == [
+        "scrapy.core.downloader.contextfactory",
+        "scrapy.core.downloader.tls",
+    ]

@@ -3,13 +3,15 @@
 On a local site built from the corpus (../shared/corpus/readability, each page once, served
 on 127.0.0.1 with politeness delays off), every repetition measures:
   (a) `newsarchive crawl` into a fresh archive: wall time from process start to exit, the
-      time until its first request reaches the server, and the peak RSS of its process tree;
+      time until its first request reaches the server (start-up, here including the
+      creation of the archive), and the peak RSS of its process tree;
   (b) plain single-process `trafilatura.bare_extraction(html, with_metadata=True)` over the
       same pages, already in memory (imports excluded: the figure to beat is the bare
       extraction loop), and the RSS of that process;
   (c) trafilatura's command line fetching the same URL list (`-i urls.txt --parallel 4`,
       a config with SLEEP_TIME = 0 and SSRF_PROTECTION = off), process start to exit;
-  (d) a second crawl with nothing changed, and the share of stories answered 304.
+  (d) a second crawl with nothing changed, its start-up into an existing archive, and the
+      share of stories answered 304.
 Ratios are taken within each repetition, then the median over repetitions is reported
 with the min-max spread. Writes its block of docs/benchmarks.md.
 
@@ -89,6 +91,7 @@ class Repetition:
     cli: float
     cli_outputs: int
     recrawl: float
+    recrawl_first_request: float
     recrawl_rss: int
     answered_304: int
 
@@ -163,12 +166,13 @@ def repetition(server: SiteServer, pages: list[Path]) -> Repetition:
         seconds, first, rss, counters = crawl(server, db)
         plain, plain_process, plain_rss = plain_extraction(pages)
         cli, outputs = trafilatura_cli(server, pages, tmp)
-        again, _, again_rss, recounters = crawl(server, db)
+        again, again_first, again_rss, recounters = crawl(server, db)
     return Repetition(
         crawl=seconds, first_request=first, crawl_rss=rss,
         articles=int(counters.get("articles_new", 0)),  # type: ignore[call-overload]
         plain=plain, plain_process=plain_process, plain_rss=plain_rss,
-        cli=cli, cli_outputs=outputs, recrawl=again, recrawl_rss=again_rss,
+        cli=cli, cli_outputs=outputs, recrawl=again, recrawl_first_request=again_first,
+        recrawl_rss=again_rss,
         answered_304=int(recounters.get("checked_304", 0)),  # type: ignore[call-overload]
     )  # fmt: skip
 
@@ -183,6 +187,7 @@ def render(reps: list[Repetition], pages: int) -> str:
     share_304 = col(lambda r: r.answered_304 / max(1, r.articles) * 100)
     peak = col(lambda r: max(r.crawl_rss, r.recrawl_rss) / MIB)
     first_request = col(lambda r: r.first_request)
+    recrawl_first_request = col(lambda r: r.recrawl_first_request)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
@@ -210,7 +215,11 @@ def render(reps: list[Repetition], pages: int) -> str:
         f"{verdict(med(share_304) >= 95)} |",
         f"| peak RSS ≤ 350 MiB (whole crawl: main process and workers, summed) | "
         f"{spread(peak, 0)} MiB | {verdict(med(peak) <= 350)} |",
-        f"| start-up ≤ 1.0 s before the first request | {spread(first_request)} s | "
+        f"| start-up ≤ 1.0 s before the first request, into an existing archive (the "
+        f"recrawl) | {spread(recrawl_first_request)} s | "
+        f"{verdict(med(recrawl_first_request) <= 1.0)} |",
+        f"| start-up ≤ 1.0 s before the first request, creating the archive (the first crawl "
+        f"runs its migrations) | {spread(first_request)} s | "
         f"{verdict(med(first_request) <= 1.0)} |",
         "",
         "## Times",

@@ -181,7 +181,9 @@ def render(count: int, first: Measured, counters: dict[str, object], again: Meas
            recounters: dict[str, object], db_bytes: int) -> str:  # fmt: skip
     pages = int(counters.get("pages_fetched", 0))  # type: ignore[call-overload]
     curve = memory_over_time(first)
+    recurve = memory_over_time(again)
     steady = [rss for pct, rss in curve if 20 <= pct <= 90]
+    resteady = [rss for pct, rss in recurve if 20 <= pct <= 90]
     lines = [
         f"# Scale: a generated site of {count:,} articles",
         "",
@@ -204,18 +206,23 @@ def render(count: int, first: Measured, counters: dict[str, object], again: Meas
         f"| archive size after the first crawl (SQLite file and WAL) | {db_bytes / MIB:.1f} MiB, "
         f"{db_bytes / max(1, count) / 1024:.1f} KiB per article | |",
         "",
-        "Memory of the first crawl over time (largest sample in each tenth of its duration):",
+        "Memory over time (tree RSS in MiB, the largest sample in each tenth of the crawl's "
+        "duration):",
         "",
         "| % of the crawl | " + " | ".join(str(pct) for pct, _ in curve) + " |",
         "| --- |" + " --- |" * len(curve),
-        "| tree RSS, MiB | " + " | ".join(f"{rss:.0f}" for _, rss in curve) + " |",
+        "| first crawl | " + " | ".join(f"{rss:.0f}" for _, rss in curve) + " |",
+        "| recrawl | " + " | ".join(f"{rss:.0f}" for _, rss in recurve) + " |",
         "",
-        f"Between 20% and 90% of the crawl the tree's resident memory ranges "
-        f"{min(steady, default=0):.0f}–{max(steady, default=0):.0f} MiB. What grows with the "
-        "number of URLs: Scrapy's duplicate filter (a 20-byte fingerprint per request, about "
-        "100 bytes with the set's overhead), its in-memory queue of requests the sitemap "
-        "produced and not yet sent (about 1–2 kB each, drained as the crawl goes), and on a "
-        "recrawl the validator table (about 250 bytes per archived story).",
+        f"Between 20% and 90% of each crawl the tree's resident memory ranges "
+        f"{min(steady, default=0):.0f}–{max(steady, default=0):.0f} MiB (first crawl) and "
+        f"{min(resteady, default=0):.0f}–{max(resteady, default=0):.0f} MiB (recrawl). "
+        "What grows with the number of URLs: Scrapy's duplicate filter (a 20-byte "
+        "fingerprint per request, about 100 bytes with the set's overhead), the sitemap's "
+        "pages waiting in the listed-page feed until the request window has room (about 160 "
+        "bytes each: the URL and a 56-byte record; at most 4 requests per concurrent "
+        "download exist at once), and on a recrawl the validator table (about 250 bytes per "
+        "archived story).",
         "",
         machine_line(),
         "",
