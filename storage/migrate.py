@@ -1,7 +1,8 @@
 """Bring an archive's schema up to date, safely when several processes open it at once.
 
 Opening an archive migrates it, so users never run a separate step. The common case (already
-current) costs one small query and never imports Alembic. Migrations run in one transaction
+current) costs one small query and never imports Alembic; neither does creating a new
+SQLite archive (storage.sqlite_schema). Migrations run in one transaction
 that holds the database's write lock (BEGIN IMMEDIATE on SQLite, an advisory lock on
 PostgreSQL), so concurrent openers wait for each other and an interrupted migration rolls
 back and can simply be run again.
@@ -36,13 +37,26 @@ def current_revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Upgrade to `revision`; returns the revision the database was at before."""
+def upgrade(engine: Engine, revision: str = "head", *, from_snapshot: bool = True) -> str | None:
+    """Upgrade to `revision`; returns the revision the database was at before.
+
+    An empty SQLite database going to head is created from the schema snapshot
+    (storage.sqlite_schema) without loading Alembic, unless `from_snapshot` is False.
+    """
     with engine.connect() as conn:
         before = current_revision(conn)
         conn.rollback()
     if before == HEAD_REVISION and revision == "head":
         return before
+    if before is None and revision == "head" and from_snapshot and engine.dialect.name == "sqlite":
+        from storage.sqlite_schema import create_at_head
+
+        def create() -> bool:
+            with writer(engine).begin() as conn:
+                return create_at_head(conn, HEAD_REVISION)
+
+        if with_retries(create, what="migration"):
+            return None
 
     def run() -> str | None:
         from alembic import command

@@ -152,10 +152,13 @@ def migrate_and_die(url: str, start: str) -> None:
     from alembic.operations.ops import CreateTableOp
 
     engine = build_engine(url)
-    if start != "none":
+    if start not in ("none", "snapshot"):
         upgrade(engine, start)
     with engine.connect() as conn:
         _say(tables_before=sorted(inspect(conn).get_table_names()))
+    if start == "snapshot":
+        _create_from_snapshot_and_die(engine)
+        return
     original = AbstractOperations.invoke
 
     def invoke(self: AbstractOperations, operation: Any) -> Any:
@@ -169,6 +172,26 @@ def migrate_and_die(url: str, start: str) -> None:
         return result
 
     AbstractOperations.invoke = invoke  # type: ignore[method-assign]
+    upgrade(engine, from_snapshot=False)
+    _say(survived=True)
+
+
+def _create_from_snapshot_and_die(engine: Any) -> None:
+    """Create a new SQLite archive from the schema snapshot, SIGKILLed right after its
+    first CREATE TABLE (checked to be in place inside the transaction)."""
+    from sqlalchemy.engine import Connection
+
+    original = Connection.exec_driver_sql
+
+    def execute(self: Connection, statement: str, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, statement, *args, **kwargs)
+        if statement.startswith("CREATE TABLE "):
+            table = statement.split()[2]
+            _say(operation="snapshot", table=table, visible_inside=inspect(self).has_table(table))
+            _die()
+        return result
+
+    Connection.exec_driver_sql = execute  # type: ignore[method-assign]
     upgrade(engine)
     _say(survived=True)
 
