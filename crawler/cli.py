@@ -99,30 +99,42 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from storage.archive import ArchiveMissingError, ArticleNotFoundError
-        from storage.engine import DatabaseURLError, describe_error
-        from storage.migrate import SchemaTooNewError
-        from storage.query_syntax import QuerySyntaxError
-
         try:
             return func(*args, **kwargs)
-        except ArticleNotFoundError as exc:
-            _fail(exc.args[0] if exc.args else "not found", EXIT_NOT_FOUND)
-        except ArchiveMissingError as exc:
-            _fail(str(exc), EXIT_NOT_FOUND)
-        except SchemaTooNewError as exc:
-            _fail(str(exc), EXIT_NOT_FOUND)
-        except QuerySyntaxError as exc:
-            _fail(f"bad search query: {exc}", EXIT_USAGE)
-        except DatabaseURLError as exc:
-            _fail(str(exc), EXIT_USAGE)
-        except SQLAlchemyError as exc:
-            _fail(f"database error: {describe_error(exc)}", EXIT_NOT_FOUND)
+        except Exception as exc:
+            expected = _expected_failure(exc)
+            if expected is None:
+                raise
+            _fail(*expected)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _expected_failure(exc: Exception) -> tuple[str, int] | None:
+    """The message and exit code of a failure the CLI expects, or None for a bug.
+
+    The exception types are imported only once something has failed: importing them up
+    front loaded SQLAlchemy before `crawl` could start its first extraction worker.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.archive import ArchiveMissingError, ArticleNotFoundError
+    from storage.engine import DatabaseURLError, describe_error
+    from storage.migrate import SchemaTooNewError
+    from storage.query_syntax import QuerySyntaxError
+
+    if isinstance(exc, ArticleNotFoundError):
+        return (exc.args[0] if exc.args else "not found"), EXIT_NOT_FOUND
+    if isinstance(exc, ArchiveMissingError | SchemaTooNewError):
+        return str(exc), EXIT_NOT_FOUND
+    if isinstance(exc, QuerySyntaxError):
+        return f"bad search query: {exc}", EXIT_USAGE
+    if isinstance(exc, DatabaseURLError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {describe_error(exc)}", EXIT_NOT_FOUND
+    return None
 
 
 @contextmanager
