@@ -97,9 +97,9 @@ CONCURRENT_ITEMS = 8
 # Bytes of responses being handled at once before Scrapy stops taking new downloads.
 # Scrapy counts a response as at least 1 kB, so its default of 5 MB let about 5,000 empty
 # 304 answers pile up behind the archive writes on a recrawl (about 30 kB each with their
-# requests and callbacks: 390 MiB at 10,000 stories); 1 MB still holds three or four
-# average pages for the two extraction workers.
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
+# requests and callbacks: 390 MiB at 10,000 stories). 2 MB caps that at about 2,000 and
+# still lets a heavy 1-2 MB page be analysed while the next ones download.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 # Retries that run out are counted per kind in the run's counters; no traceback per page.

@@ -10,6 +10,7 @@ page never ends the crawl.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import functools
 import logging
@@ -109,7 +110,7 @@ class ExtractionPool:
     One pool per worker (instead of one pool of N) is what lets the CLI start the first
     worker at its very beginning, on the core its own imports leave idle, and the others
     only when the engine starts: booting every worker at once would take both cores from
-    the crawler's start-up. Pages go to the worker with the fewest pages in hand.
+    the crawler's start-up. A page goes to whichever worker is free first.
     """
 
     def __init__(
@@ -122,7 +123,9 @@ class ExtractionPool:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self._pools: list[Any] = []
-        self._in_hand: list[int] = []
+        # Whether each worker has a page; pages waiting for a free worker, in order.
+        self._busy: list[bool] = []
+        self._waiting: collections.deque[asyncio.Future[int]] = collections.deque()
         # Crawls sharing this pool (several sites in one command): the last one stops it.
         self._users = 0
 
@@ -154,7 +157,8 @@ class ExtractionPool:
             )
             pool.schedule(os.getpid)  # the first task makes pebble start the worker
             self._pools.append(pool)
-            self._in_hand.append(0)
+            self._busy.append(True)
+            self._release(len(self._busy) - 1)  # to a page already waiting, if any
 
     @property
     def booted(self) -> int:
@@ -167,15 +171,19 @@ class ExtractionPool:
             self._stop()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """Run `function(*args)` in a worker; raises PageTimeoutError or WorkerCrashedError."""
+        """Run `function(*args)` in a worker; raises PageTimeoutError or WorkerCrashedError.
+
+        A page goes to a worker only once that worker is free: queued behind a page that
+        hangs until its time limit, it would wait 30 s while the other worker idles.
+        """
         from pebble import ProcessExpired
 
         if not self._pools:
             raise RuntimeError("the extraction pool is not started")
-        index = min(range(len(self._pools)), key=self._in_hand.__getitem__)
-        self._in_hand[index] += 1
+        pools = self._pools
+        index = await self._free_worker()
         try:
-            future = self._pools[index].schedule(
+            future = pools[index].schedule(
                 _run_and_trim, args=(function, *args), timeout=self.timeout
             )
             result: T = await asyncio.wrap_future(future)
@@ -185,8 +193,33 @@ class ExtractionPool:
         except ProcessExpired as exc:
             raise WorkerCrashedError(f"worker exit code {exc.exitcode}") from None
         finally:
-            if index < len(self._in_hand):
-                self._in_hand[index] -= 1
+            if pools is self._pools:  # not stopped (and restarted) meanwhile
+                self._release(index)
+
+    async def _free_worker(self) -> int:
+        """Take a free worker, or wait (first come, first served) to be handed one."""
+        if not self._waiting:
+            for index, taken in enumerate(self._busy):
+                if not taken:
+                    self._busy[index] = True
+                    return index
+        turn: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release(turn.result())  # handed a worker it will not use
+            raise
+
+    def _release(self, index: int) -> None:
+        """Hand the worker to the longest-waiting page, or mark it free."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(index)
+                return
+        self._busy[index] = False
 
     def close(self) -> None:
         """Stop the workers at once: at spider close no page is waiting for them, and a
@@ -201,7 +234,10 @@ class ExtractionPool:
         for pool in self._pools:
             pool.join()
         self._pools = []
-        self._in_hand = []
+        self._busy = []
+        for turn in self._waiting:
+            turn.cancel()
+        self._waiting.clear()
 
 
 def pool_for_overrides(overrides: Mapping[str, str]) -> ExtractionPool | None:

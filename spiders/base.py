@@ -19,6 +19,7 @@ article, so no page is parsed twice and the reactor never parses at all.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
@@ -300,26 +301,28 @@ class ArchiveSpider(scrapy.Spider):
             self._stats.max_value(STAT + "listed_in_flight_peak", self._listed.peak)
         return requests
 
-    def _schedule_listed(self) -> bool:
-        """Hand Scrapy the listed pages the window has room for; whether there were any."""
-        self._refill_pending = False
-        engine = self.crawler.engine
-        if engine is None or engine.spider is None:  # the crawl is closing
+    def _schedule(self, requests: list[scrapy.Request]) -> bool:
+        """Hand requests to Scrapy outside a callback (idle, a dropped request); whether
+        there were any."""
+        if self._closing():
             return False
-        released = self._released_listed()
-        for request in released:
-            engine.crawl(request)
-        return bool(released)
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        return bool(requests)
 
-    def _listed_done(self, meta: Mapping[str, Any]) -> None:
-        if meta.get("na_listed"):
-            self._listed.finished()
-            self._schedule_listed()
+    def _schedule_listed(self) -> bool:
+        """Request the listed pages the window has room for; whether there were any."""
+        self._refill_pending = False
+        return not self._closing() and self._schedule(self._released_listed())
+
+    def _closing(self) -> bool:
+        engine = self.crawler.engine
+        return engine is None or engine.spider is None
 
     def _listed_dropped(self, request: scrapy.Request) -> None:
         """A listed page the scheduler refused (already requested) frees its place.
 
-        The next pages are scheduled from the reactor, not from inside the scheduler's
+        The next pages are scheduled from the event loop, not from inside the scheduler's
         own call: two sitemaps listing the same 10,000 stories would otherwise recurse
         once per duplicate.
         """
@@ -327,11 +330,8 @@ class ArchiveSpider(scrapy.Spider):
             return
         self._listed.finished()
         if not self._refill_pending:
-            from twisted.internet import reactor
-
             self._refill_pending = True
-            scheduler: Any = reactor  # zope interfaces confuse mypy's view of callLater
-            scheduler.callLater(0, self._schedule_listed)
+            asyncio.get_running_loop().call_soon(self._schedule_listed)
 
     def _request_more_listed(self) -> None:
         """Nothing left to do but listed pages still waiting: request the next window."""
@@ -353,9 +353,16 @@ class ArchiveSpider(scrapy.Spider):
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         self._count("pages_fetched")
-        async for item in self._page_items(response):
-            yield item
-        self._page_done(response.meta)
+        try:
+            async for item in self._page_items(response):
+                yield item
+        except Exception:
+            # Scrapy calls no errback for a callback that raised: the page is done all
+            # the same, and the listed pages it makes room for must not wait for idle.
+            self._schedule(self._page_done(response.meta))
+            raise
+        for request in self._page_done(response.meta):
+            yield request
 
     async def _page_items(self, response: Response) -> AsyncIterator[Any]:
         # The URL asked for, before redirects: storage keeps it as a redirect alias.
@@ -447,26 +454,30 @@ class ArchiveSpider(scrapy.Spider):
             self._count("pages_fetched")
         self._count_failure(failure)
         request = _failed_request(failure)
-        self._page_done(request.meta)
+        following = self._page_done(request.meta)
         copy_of = request.meta.get("na_canonical_of")
         if copy_of and isinstance(failure.value, HttpError):
             # The canonical a page named is broken (404, 410, ...): the page we have is
             # the only copy of the story, so archive it after all.
             retry = self.page_request(copy_of, int(request.meta.get("na_depth", 0)), "canonical")
             retry.meta["na_ignore_canonical"] = True
-            return [retry.replace(dont_filter=True)]
-        return []
+            following.append(retry.replace(dont_filter=True))
+        return following
 
-    def _page_done(self, meta: Mapping[str, Any]) -> None:
+    def _page_done(self, meta: Mapping[str, Any]) -> list[scrapy.Request]:
         """A page was handled: with --max-pages, end the crawl once every admitted page
         has been, instead of letting discovery run on while each further page is refused;
-        otherwise a listed page makes room for the next."""
+        otherwise return the listed pages a listed page makes room for, for the callback
+        to yield (through the spider middlewares, like every other request)."""
         if meta.get("na_admitted"):
             self._pages_done += 1
             limit = self.settings.getint("NEWSARCHIVE_MAX_PAGES")
             if limit and self._pages_done >= limit:
                 raise CloseSpider("max_pages")
-        self._listed_done(meta)
+        if not meta.get("na_listed"):
+            return []
+        self._listed.finished()
+        return self._released_listed()
 
     def _count_failure(self, failure: Failure) -> None:
         kind = _failure_kind(failure)

@@ -150,6 +150,35 @@ def test_worker_pool_boots_one_worker_early_and_spreads_pages_over_all() -> None
     assert len(pids) == 2  # two pages at once ran in two workers, not one after the other
 
 
+def test_a_hanging_page_holds_up_no_other_page() -> None:
+    """Pages wait for a free worker, not behind a page that hangs until its time limit
+    in the worker they happened to be given."""
+
+    async def scenario() -> list[str]:
+        pool = ExtractionPool(workers=2, timeout=4.0)
+        pool.start()
+        finished: list[str] = []
+
+        async def page(name: str, seconds: float) -> None:
+            try:
+                await pool.run(_sleep, seconds)
+                finished.append(name)
+            except PageTimeoutError:
+                finished.append(f"{name} timed out")
+
+        try:
+            hanging = asyncio.ensure_future(page("hanging", 60.0))
+            await asyncio.sleep(0.5)  # it has a worker to itself
+            await asyncio.gather(*(page(f"quick {n}", 0.2) for n in range(4)), hanging)
+        finally:
+            pool.close()
+        return finished
+
+    finished = asyncio.run(scenario())
+    assert finished[-1] == "hanging timed out"
+    assert sorted(finished[:-1]) == [f"quick {n}" for n in range(4)]
+
+
 def test_pool_settings_are_read_from_the_command_line_before_scrapy() -> None:
     from crawler.settings import (
         NEWSARCHIVE_PAGE_TIMEOUT,
@@ -189,7 +218,7 @@ def test_crawl_settings_switch_off_what_a_hostile_page_could_use() -> None:
     assert "scrapy" not in settings.get("USER_AGENT").lower().split("/")[0]
     # Scrapy counts an empty 304 as 1 kB of work in hand: at its 5 MB default a recrawl
     # piled up thousands of them (about 30 kB each in memory) behind the archive writes.
-    assert settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") <= 1_000_000
+    assert settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") <= 2_000_000
 
 
 def _allocate(megabytes: int) -> int:
