@@ -93,6 +93,8 @@ class ArchiveSpider(scrapy.Spider):
         self._sitemaps_requested = 0
         self._feeds_discovered = 0
         self._pages_done = 0
+        # Sized for Scrapy's default of 16 concurrent requests; from_crawler sizes it from
+        # the crawl's own CONCURRENT_REQUESTS.
         self._listed = PageFeed(LISTED_WINDOW_PER_SLOT * 16)
         self._refill_pending = False
 
