@@ -117,6 +117,8 @@ def _expected_failure(exc: Exception) -> tuple[str, int] | None:
     The exception types are imported only once something has failed: importing them up
     front loaded SQLAlchemy before `crawl` could start its first extraction worker.
     """
+    if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
+        return None  # click's own: it reports them itself
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.archive import ArchiveMissingError, ArticleNotFoundError

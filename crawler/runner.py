@@ -78,14 +78,10 @@ def run_crawls(
     """
     # One pool of extraction workers for all the sites of this command: four sites must
     # not start four pools of one process per core.
-    from crawler.workers import ExtractionPool
+    from crawler.workers import pool_from_settings
 
     if pool is None:
-        pool = ExtractionPool(
-            settings.getint("NEWSARCHIVE_WORKERS"),
-            settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
-            settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
-        )
+        pool = pool_from_settings(settings)
     try:
         return _run_crawls(sites, settings, pool, since=since, progress=progress)
     finally:

@@ -27,6 +27,7 @@ __all__ = [
     "PageTimeoutError",
     "WorkerCrashedError",
     "pool_for_overrides",
+    "pool_from_settings",
 ]
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,15 @@ class ExtractionPool:
         for turn in self._waiting:
             turn.cancel()
         self._waiting.clear()
+
+
+def pool_from_settings(settings: Any) -> ExtractionPool:
+    """The pool Scrapy settings ask for (a crawl, or `scrapy crawl` without the CLI)."""
+    return ExtractionPool(
+        settings.getint("NEWSARCHIVE_WORKERS"),
+        settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
+        settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
+    )
 
 
 def pool_for_overrides(overrides: Mapping[str, str]) -> ExtractionPool | None:

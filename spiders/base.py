@@ -40,7 +40,12 @@ from crawler.items import ArchivedFetch
 from crawler.page_feed import Listed, PageFeed
 from crawler.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
 from crawler.timespec import parse_moment
-from crawler.workers import ExtractionPool, PageTimeoutError, WorkerCrashedError
+from crawler.workers import (
+    ExtractionPool,
+    PageTimeoutError,
+    WorkerCrashedError,
+    pool_from_settings,
+)
 from storage.prepare import InvalidFetchError, prepare
 from storage.records import FetchRecord
 
@@ -110,11 +115,7 @@ class ArchiveSpider(scrapy.Spider):
         site = cls._resolve_site(crawler, kwargs.pop("site", None))
         for name, value in site.settings.items():
             crawler.settings.set(name, value, priority="spider")
-        pool = kwargs.pop("pool", None) or ExtractionPool(
-            crawler.settings.getint("NEWSARCHIVE_WORKERS"),
-            crawler.settings.getfloat("NEWSARCHIVE_PAGE_TIMEOUT"),
-            crawler.settings.getint("NEWSARCHIVE_WORKER_MEMORY"),
-        )
+        pool = kwargs.pop("pool", None) or pool_from_settings(crawler.settings)
         spider = super().from_crawler(crawler, *args, site=site, pool=pool, **kwargs)
         spider._listed = PageFeed(
             LISTED_WINDOW_PER_SLOT * crawler.settings.getint("CONCURRENT_REQUESTS")

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -162,13 +161,15 @@ def _listing_site(stories: int) -> SiteServer:
     """A site whose sitemap lists `stories` pages, each twice (as a news sitemap and an
     archive sitemap often do), and one that robots.txt disallows; the home page links to
     none of them."""
+    server = SiteServer({}).start()
+    base = server.url
     paths = [f"/news/{n:04d}.html" for n in range(stories)]
     listed = [*paths, *paths, "/private/hidden.html"]
-    sitemap = "".join(f"<url><loc>{{base}}{path}</loc></url>" for path in listed)
-    routes = {
+    sitemap = "".join(f"<url><loc>{base}{path}</loc></url>" for path in listed)
+    server.set_routes({
         "/": Route(b"<html><body><p>Home</p></body></html>"),
         "/robots.txt": Route(
-            b"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n",
+            f"User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n".encode(),
             content_type="text/plain",
         ),
         "/sitemap.xml": Route(
@@ -176,8 +177,8 @@ def _listing_site(stories: int) -> SiteServer:
             .encode(), content_type="application/xml",
         ),
         **{path: Route(_story(n).encode()) for n, path in enumerate(paths)},
-    }  # fmt: skip
-    return SiteServer(routes).start()
+    })  # fmt: skip
+    return server
 
 
 def test_sitemap_pages_are_requested_a_window_at_a_time(tmp_path: Path) -> None:
@@ -186,11 +187,6 @@ def test_sitemap_pages_are_requested_a_window_at_a_time(tmp_path: Path) -> None:
     by the scheduler), a page robots.txt disallows and 304 answers each free their place."""
     server = _listing_site(240)
     try:
-        base = server.url.encode()
-        for path in ("/robots.txt", "/sitemap.xml"):
-            server.routes[path] = replace(
-                server.routes[path], body=server.routes[path].body.replace(b"{base}", base)
-            )
         args = ("crawl", server.url + "/", *FAST, "-s", "CONCURRENT_REQUESTS=4",
                 "--max-depth", "0", "--format", "json")  # fmt: skip
         for _ in range(2):  # the recrawl is answered 304 for every story

@@ -131,7 +131,7 @@ def _pid_after(seconds: float) -> int:
 
 def test_worker_pool_boots_one_worker_early_and_spreads_pages_over_all() -> None:
     """The CLI starts one worker before its own imports, the rest with the engine; pages
-    then go to the least busy worker, so a slow page never holds up the next one."""
+    then go to whichever worker is free, so two pages run side by side."""
 
     async def scenario() -> tuple[int, int, set[int]]:
         pool = ExtractionPool(workers=2, timeout=20.0)
