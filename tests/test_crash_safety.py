@@ -388,9 +388,11 @@ def test_a_full_disk_fails_the_crawl_in_one_line_without_corruption(
 
     for leftover in tmp_path.glob("full.db*"):
         leftover.unlink()
-    # Room for the schema (its migration passes through the WAL first) and a few stories,
-    # not for the whole crawl (about 100 KiB more).
-    limit = _migrated_size(tmp_path) + 40 * 1024
+    # Room for the schema and a story or two, not for the whole crawl (about 100 KiB
+    # more). The cap applies to the WAL as well: with 40 KiB, a crawl that wrote its
+    # stories into the WAL and never checkpointed fitted there (one run in eight under
+    # load, once a new archive's schema no longer passed through Alembic's larger WAL).
+    limit = _migrated_size(tmp_path) + 24 * 1024
     result = _crawl(db, demo.url, limit=limit)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
