@@ -184,7 +184,8 @@ def render(pages, plain_texts, plain_times, our_texts, our_times, pipe, repeats)
         f"| `newsarchive crawl`, nothing changed ({rerun['counters'].get('checked_304', 0)} "
         f"of {n} answered 304) | {spread(pipe['second'])} | |",
         "",
-        "The crawl times include process start-up (about 0.9 s). The one-process times here "
+        "The crawl times include process start-up (measured on its own in the crawl-performance "
+        "benchmark below). The one-process times here "
         "are medians of repeated passes over the same pages, which warm trafilatura's and "
         "dateparser's caches; the crawl-performance benchmark below compares the crawl "
         "with a single cold pass, which is what a crawler meets.",
