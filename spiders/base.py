@@ -140,8 +140,8 @@ class ArchiveSpider(scrapy.Spider):
     def _open_pool(self) -> None:
         self.pool.start()
 
-    def _close_pool(self) -> None:
-        self.pool.close()
+    async def _close_pool(self) -> None:
+        await self.pool.close_async()
 
     @property
     def _stats(self) -> Any:

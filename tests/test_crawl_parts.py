@@ -19,6 +19,7 @@ from crawler.workers import (
     WorkerCrashedError,
     pool_for_overrides,
 )
+from tests.process_groups import live_processes
 
 
 def test_tracking_parameters_and_fragments_share_one_fingerprint() -> None:
@@ -148,6 +149,65 @@ def test_worker_pool_boots_one_worker_early_and_spreads_pages_over_all() -> None
     assert early == 1
     assert after_close == 0  # closing stops every worker
     assert len(pids) == 2  # two pages at once ran in two workers, not one after the other
+
+
+def test_closing_the_pool_from_the_event_loop_waits_for_the_workers_in_a_thread() -> None:
+    """At a crawl's end the workers are stopped without holding up the event loop (the
+    run's end is recorded meanwhile), and they are gone once the close returns."""
+
+    async def scenario() -> tuple[bool, set[int], float]:
+        import pebble
+
+        pool = ExtractionPool(workers=2, timeout=20.0)
+        pool.start()
+        pids = set(await asyncio.gather(*(pool.run(_pid_after, 0.3) for _ in range(2))))
+        closing = asyncio.ensure_future(pool.close_async())
+        await asyncio.sleep(0)  # the close starts: stops the pools, joins them elsewhere
+        await asyncio.sleep(0)  # a blocking close would have finished within its first step
+        loop_was_free = not closing.done()
+        await closing
+        return loop_was_free, pids, pebble.CONSTS.sleep_unit
+
+    loop_was_free, pids, poll = asyncio.run(scenario())
+    assert loop_was_free
+    assert len(pids) == 2
+    assert live_processes(pids) == set()
+    assert poll <= 0.02  # pebble's threads poll often enough for a prompt stop
+
+
+def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
+    """A worker analyses a built-in article while it starts, so its first real page does
+    not pay for what a first analysis loads: the public suffix list (for short host names
+    and IP addresses) above all."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import tld.utils\n"
+        "from crawler.workers import _warm_up\n"
+        "assert not tld.utils.tld_names, 'loaded before the rehearsal'\n"
+        "_warm_up()\n"
+        "print(sum(len(names) for names in tld.utils.tld_names.values()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 1000, done.stdout
+    assert "rehearsal failed" not in done.stderr
+
+
+def test_the_rehearsal_page_is_an_article() -> None:
+    """The rehearsal runs the whole analysis: the decision, trafilatura with metadata and
+    the preparation for storage, not just the parse of a page that is dropped early."""
+    from crawler.analysis import PageRules, analyze_page
+    from crawler.workers import rehearsal_page
+
+    analysis = analyze_page(rehearsal_page(), PageRules())
+    assert analysis.kind == "article"
+    assert analysis.prepared is not None
+    assert analysis.prepared.record.article is not None
+    assert analysis.prepared.record.article.published is not None
 
 
 def test_a_hanging_page_holds_up_no_other_page() -> None:
