@@ -75,12 +75,13 @@ def _warm_up(memory_mb: int = 0) -> None:
 
 # A small article for `_rehearse`: a dated story with a byline, links and a few paragraphs.
 # Its host's name is short, like bbc.co.uk's or cnn.com's: for those (and for IP
-# addresses) courlan's quick pattern fails and it loads the public suffix list.
-_REHEARSAL_URL = "https://www.abc.example/2026/01/02/rehearsal.html"
+# addresses with a port) courlan's quick pattern fails and it loads the public suffix list.
+# Its date is in the past on any clock a crawl runs on: htmldate refuses future dates.
+_REHEARSAL_URL = "https://www.abc.example/2020/01/02/rehearsal.html"
 _REHEARSAL_PAGE = (
     "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Rehearsal</title>"
     "<meta name='author' content='A. Writer'>"
-    "<meta property='article:published_time' content='2026-01-02T08:00:00Z'></head>"
+    "<meta property='article:published_time' content='2020-01-02T08:00:00Z'></head>"
     "<body><header><a href='/'>Home</a> <a href='/world/'>World</a></header>"
     "<article><h1>Rehearsal</h1>"
     + "".join(
@@ -119,11 +120,13 @@ def _rehearse() -> None:
     list (courlan's `tld`, 30 ms, for hosts such as cnn.com) and compiles trafilatura's
     and htmldate's regexes.
     Done here, on a core the crawler's start-up leaves idle, instead of while a recrawl
-    waits for its home page's links. A failure only logs: the real pages will tell.
+    waits for its home page's links. A failure only logs: the real pages will tell, and
+    a worker whose initializer raised would exit and be restarted by pebble forever,
+    while pages waited for it without a time limit.
     """
-    from crawler.analysis import PageRules, analyze_page
-
     try:
+        from crawler.analysis import PageRules, analyze_page
+
         analyze_page(rehearsal_page(), PageRules())
     except Exception:
         log.exception("the extraction worker's rehearsal failed")
@@ -206,7 +209,9 @@ class ExtractionPool:
 
         # pebble's manager threads poll every `sleep_unit`; stopping a pool waits out the
         # current poll (0.1 s by default, about 85 ms at each crawl's end). At 0.02 s the
-        # polls of an idle pool cost 0.06% of a core and the stop about 20 ms.
+        # polls of an idle worker's pool cost 0.06% of a core and the stop about 20 ms.
+        # The constant is process-wide; nothing else in this process uses pebble, and the
+        # workers themselves wait on their pipe without polling.
         pebble.CONSTS.sleep_unit = POOL_POLL_SECONDS
         wanted = self.workers if count is None else min(count, self.workers)
         while len(self._pools) < wanted:
@@ -297,10 +302,17 @@ class ExtractionPool:
         """`close` for the event loop: the workers are stopped at once, but waited for in
         a thread.
 
-        Waiting means joining pebble's manager threads, which poll every 0.1 s: on the
-        reactor thread that wait held up the end of the run (recording it, releasing the
-        leases) by 50-120 ms, a tenth of a recrawl of an unchanged site.
+        Waiting means joining pebble's manager threads, which poll every
+        `POOL_POLL_SECONDS`: on the reactor thread that wait held up the end of the run
+        (recording it, releasing the leases) by 50-120 ms at pebble's default 0.1 s, a
+        tenth of a recrawl of an unchanged site. Without a running asyncio loop (another
+        Twisted reactor) there is no thread to wait in, so it waits like `close`.
         """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.close()
+            return
         self._users = max(0, self._users - 1)
         if self._users == 0:
             await asyncio.to_thread(_join_all, self._detach())
@@ -320,8 +332,13 @@ class ExtractionPool:
 
 
 def _join_all(pools: list[Any]) -> None:
+    """Join every stopped pool, each on its own: pebble terminates a stopped pool's worker
+    only inside `join`, so one failed join must not leave the other workers running."""
     for pool in pools:
-        pool.join()
+        try:
+            pool.join()
+        except Exception as exc:
+            log.warning("an extraction worker did not stop cleanly: %s", exc)
 
 
 def pool_from_settings(settings: Any) -> ExtractionPool:

@@ -155,24 +155,100 @@ def test_closing_the_pool_from_the_event_loop_waits_for_the_workers_in_a_thread(
     """At a crawl's end the workers are stopped without holding up the event loop (the
     run's end is recorded meanwhile), and they are gone once the close returns."""
 
-    async def scenario() -> tuple[bool, set[int], float]:
-        import pebble
-
+    async def scenario() -> tuple[bool, set[int]]:
         pool = ExtractionPool(workers=2, timeout=20.0)
         pool.start()
-        pids = set(await asyncio.gather(*(pool.run(_pid_after, 0.3) for _ in range(2))))
-        closing = asyncio.ensure_future(pool.close_async())
-        await asyncio.sleep(0)  # the close starts: stops the pools, joins them elsewhere
-        await asyncio.sleep(0)  # a blocking close would have finished within its first step
-        loop_was_free = not closing.done()
-        await closing
-        return loop_was_free, pids, pebble.CONSTS.sleep_unit
+        try:
+            pids = set(await asyncio.gather(*(pool.run(_pid_after, 0.3) for _ in range(2))))
+            closing = asyncio.ensure_future(pool.close_async())
+            await asyncio.sleep(0)  # the close starts: stops the pools, joins them elsewhere
+            await asyncio.sleep(0)  # a blocking close would have finished in its first step
+            loop_was_free = not closing.done()
+            await closing
+        finally:
+            pool.close_unused()
+        return loop_was_free, pids
 
-    loop_was_free, pids, poll = asyncio.run(scenario())
+    loop_was_free, pids = asyncio.run(scenario())
     assert loop_was_free
     assert len(pids) == 2
     assert live_processes(pids) == set()
-    assert poll <= 0.02  # pebble's threads poll often enough for a prompt stop
+
+
+def test_a_pool_two_crawls_share_stops_only_when_both_have_closed() -> None:
+    """The CLI's pool is taken by every spider of a run; the first spider's close must not
+    stop the workers another spider is still using."""
+
+    async def scenario() -> tuple[int, int, int]:
+        pool = ExtractionPool(workers=1, timeout=20.0)
+        pool.start()
+        pool.start()
+        try:
+            pid = await pool.run(_pid_after, 0.0)
+            await pool.close_async()
+            after_first = pool.booted
+            still_served = await pool.run(_pid_after, 0.0)  # the other spider's page
+            await pool.close_async()
+        finally:
+            pool.close_unused()
+        assert still_served == pid
+        return pid, after_first, pool.booted
+
+    pid, after_first, after_second = asyncio.run(scenario())
+    assert after_first == 1
+    assert after_second == 0
+    assert live_processes({pid}) == set()
+
+
+def _pool_with_one_worker() -> tuple[ExtractionPool, int]:
+    """A started pool of one worker that has handled a page, and that worker's pid."""
+
+    async def first_page(pool: ExtractionPool) -> int:
+        return await pool.run(_pid_after, 0.0)
+
+    pool = ExtractionPool(workers=1, timeout=20.0)
+    pool.start()
+    try:
+        return pool, asyncio.run(first_page(pool))
+    except BaseException:
+        pool.close()
+        raise
+
+
+def test_closing_without_an_event_loop_still_stops_the_workers() -> None:
+    """Under another Twisted reactor Scrapy drives the close coroutine without an asyncio
+    loop, so there is no thread to wait in: the workers must be stopped all the same."""
+
+    pool, pid = _pool_with_one_worker()
+    try:
+        closing = pool.close_async()
+        with pytest.raises(StopIteration):  # finished in one step, as Twisted drives it
+            closing.send(None)
+    finally:
+        pool.close_unused()
+    assert pool.booted == 0
+    assert live_processes({pid}) == set()
+
+
+def test_a_failed_join_does_not_leave_the_other_workers_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """pebble stops a worker only inside `join`: one pool whose join fails must not keep
+    the next pool's worker alive."""
+    from crawler.workers import _join_all
+
+    class UnjoinablePool:
+        def join(self) -> None:
+            raise RuntimeError("Unable to terminate")
+
+    pool, pid = _pool_with_one_worker()
+    try:
+        pools = pool._detach()
+        _join_all([UnjoinablePool(), *pools])
+    finally:
+        pool.close_unused()
+    assert live_processes({pid}) == set()
+    assert "did not stop cleanly: Unable to terminate" in caplog.text
 
 
 def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
@@ -195,6 +271,31 @@ def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 1000, done.stdout
     assert "rehearsal failed" not in done.stderr
+
+
+@pytest.mark.parametrize("breakage", ["analysis raises", "analysis cannot be imported"])
+def test_a_failed_rehearsal_only_logs(breakage: str) -> None:
+    """A worker whose start raised would exit and be restarted by pebble in a loop while
+    pages wait for it: a rehearsal that fails, however, must only log."""
+    import subprocess
+    import sys
+
+    breaking = {
+        "analysis raises": (
+            "import crawler.analysis\n"
+            "def broken(*args, **kwargs):\n"
+            "    raise ValueError('no analysis today')\n"
+            "crawler.analysis.analyze_page = broken\n"
+        ),
+        "analysis cannot be imported": "import sys\nsys.modules['crawler.analysis'] = None\n",
+    }[breakage]
+    probe = breaking + "from crawler.workers import _warm_up\n_warm_up()\nprint('started')\n"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "started"
+    assert "the extraction worker's rehearsal failed" in done.stderr
 
 
 def test_the_rehearsal_page_is_an_article() -> None:
