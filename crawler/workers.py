@@ -294,8 +294,7 @@ class ExtractionPool:
     def close(self) -> None:
         """Stop the workers at once: at spider close no page is waiting for them, and a
         graceful join could block the reactor behind a page that is still running."""
-        self._users = max(0, self._users - 1)
-        if self._users == 0:
+        if self._leave():
             self._stop()
 
     async def close_async(self) -> None:
@@ -308,14 +307,20 @@ class ExtractionPool:
         tenth of a recrawl of an unchanged site. Without a running asyncio loop (another
         Twisted reactor) there is no thread to wait in, so it waits like `close`.
         """
+        if not self._leave():
+            return
+        pools = self._detach()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            self.close()
+            _join_all(pools)
             return
+        await asyncio.to_thread(_join_all, pools)
+
+    def _leave(self) -> bool:
+        """One crawl is done with the pool; True when it was the last one using it."""
         self._users = max(0, self._users - 1)
-        if self._users == 0:
-            await asyncio.to_thread(_join_all, self._detach())
+        return self._users == 0
 
     def _stop(self) -> None:
         _join_all(self._detach())

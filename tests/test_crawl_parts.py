@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -251,12 +253,17 @@ def test_a_failed_join_does_not_leave_the_other_workers_running(
     assert "did not stop cleanly: Unable to terminate" in caplog.text
 
 
+def _python(probe: str, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `probe` in a fresh interpreter: what a module loads shows only in a new process."""
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=check
+    )
+
+
 def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
     """A worker analyses a built-in article while it starts, so its first real page does
     not pay for what a first analysis loads: the public suffix list (for short host names
-    and IP addresses) above all."""
-    import subprocess
-    import sys
+    and IP addresses with a port) above all."""
 
     probe = (
         "import tld.utils\n"
@@ -265,9 +272,7 @@ def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
         "_warm_up()\n"
         "print(sum(len(names) for names in tld.utils.tld_names.values()))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = _python(probe)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 1000, done.stdout
     assert "rehearsal failed" not in done.stderr
@@ -277,8 +282,6 @@ def test_a_booted_worker_has_rehearsed_the_analysis() -> None:
 def test_a_failed_rehearsal_only_logs(breakage: str) -> None:
     """A worker whose start raised would exit and be restarted by pebble in a loop while
     pages wait for it: a rehearsal that fails, however, must only log."""
-    import subprocess
-    import sys
 
     breaking = {
         "analysis raises": (
@@ -290,9 +293,7 @@ def test_a_failed_rehearsal_only_logs(breakage: str) -> None:
         "analysis cannot be imported": "import sys\nsys.modules['crawler.analysis'] = None\n",
     }[breakage]
     probe = breaking + "from crawler.workers import _warm_up\n_warm_up()\nprint('started')\n"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = _python(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "started"
     assert "the extraction worker's rehearsal failed" in done.stderr
@@ -461,8 +462,6 @@ def test_the_download_handler_import_names_its_aliases_and_restores_inspect() ->
     """Scrapy's TLS aliases still name their modules when imported without source context,
     and inspect.stack is Python's own again afterwards (a fresh process: the test process
     may have imported the handler already)."""
-    import subprocess
-    import sys
 
     probe = (
         "import inspect\n"
@@ -473,9 +472,7 @@ def test_the_download_handler_import_names_its_aliases_and_restores_inspect() ->
         "assert inspect.stack is real\n"
         "print(c.ScrapyClientContextFactory.__module__, t.ScrapyClientTLSOptions.__module__)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
+    result = _python(probe, check=True)
     assert result.stdout.split() == [
         "scrapy.core.downloader.contextfactory",
         "scrapy.core.downloader.tls",
