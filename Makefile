@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: install lint test demo bench clean
+.PHONY: install lint test test-fast demo bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# The edit loop: no lint, no slow, end-to-end or PostgreSQL tests, a small property-test
+# budget (`make test` runs them all).
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not e2e and not postgres" --hypothesis-profile=fast
 
 # Serves the bundled demo newspaper on 127.0.0.1, crawls it twice (an edit in between) and
 # queries the archive. It writes demo.db, never your archive.db.

@@ -69,7 +69,11 @@ class SiteServer:
 
         self._httpd = _QuietServer(("127.0.0.1", port), RequestHandler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # serve_forever looks for a stop request once per poll interval; at the default
+        # 0.5 s every stop (one per test) waited about that long.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

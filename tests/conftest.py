@@ -6,23 +6,32 @@ other's rows and the suite can run beside a benchmark or another checkout's CI.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from crawler.siteserver import SiteServer
 from storage import Archive, ExtractedArticle, FetchRecord
+from tests.corpus import CorpusPage, bundled_pages, full_corpus_pages, missing_full_corpus
+
+# Property tests take their budget from a profile, not from settings written in each test:
+# `make test` runs "default", `make test-fast` "fast" (--hypothesis-profile), and
+# `--hypothesis-profile=thorough` is there for a long hunt after a change to a parser.
+# No deadlines and no too_slow check: analysis examples run trafilatura, whose time per
+# page says nothing about correctness and varies with the machine's load.
+_PROPERTY_TESTS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=150, **_PROPERTY_TESTS)
+settings.register_profile("fast", max_examples=15, **_PROPERTY_TESTS)
+settings.register_profile("thorough", max_examples=2000, **_PROPERTY_TESTS)
+settings.load_profile("default")
 
 PG_ADMIN_DSN = os.environ.get("NEWSARCHIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-from tests.corpus_path import CORPUS  # noqa: E402
 
 
 def _pg_available() -> str | None:
@@ -46,6 +55,13 @@ def require_pg() -> None:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that take the PostgreSQL fixture carry the `postgres` marker (for -m)."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A database URL whose search_path is a fresh schema, dropped afterwards."""
@@ -65,7 +81,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'archive.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'archive.db'}"
@@ -81,54 +97,34 @@ def archive(db_url: str) -> Iterator[Archive]:
 # ---------------------------------------------------------------------- corpus pages
 
 
-@dataclass(frozen=True)
-class CorpusPage:
-    name: str
-    html: bytes
-    expected: str
-    metadata: dict[str, object]
-
-    def article(self, **overrides: object) -> ExtractedArticle:
-        published = self.metadata.get("publishedTime")
-        fields: dict[str, object] = {
-            "title": self.metadata.get("title") or self.name,
-            "text": self.expected,
-            "authors": (str(self.metadata["byline"]),) if self.metadata.get("byline") else (),
-            "published": _parse_date(published) if isinstance(published, str) else None,
-            "language": self.metadata.get("lang"),
-            "description": self.metadata.get("excerpt"),
-            "site_name": self.metadata.get("siteName"),
-        }
-        fields.update(overrides)
-        return ExtractedArticle(**fields)  # type: ignore[arg-type]
-
-
-def _parse_date(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def load_corpus() -> list[CorpusPage]:
-    if not CORPUS.is_dir():
-        pytest.fail(f"corpus not found at {CORPUS} (set NEWSARCHIVE_CORPUS)")
-    pages = []
-    for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
-        pages.append(
-            CorpusPage(
-                name=folder.name,
-                html=(folder / "source.html").read_bytes(),
-                expected=(folder / "expected.txt").read_text("utf-8"),
-                metadata=json.loads((folder / "metadata.json").read_text("utf-8")),
-            )
-        )
-    return pages
+@pytest.fixture(scope="session")
+def corpus() -> list[CorpusPage]:
+    """The bundled subset of real pages (tests/data/corpus): there on every clone."""
+    return list(bundled_pages())
 
 
 @pytest.fixture(scope="session")
-def corpus() -> list[CorpusPage]:
-    return load_corpus()
+def full_corpus() -> list[CorpusPage]:
+    """All 81 real pages, read from outside the repository; skipped when absent."""
+    problem = missing_full_corpus()
+    if problem is not None:
+        pytest.skip(problem)
+    return list(full_corpus_pages())
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param("bundled"),
+        pytest.param("full", marks=pytest.mark.slow),
+    ],
+)
+def every_corpus(request: pytest.FixtureRequest) -> list[CorpusPage]:
+    """For rules that must hold on every real page: the bundled subset, then the full
+    corpus when it is there (skipped with one line otherwise)."""
+    name = "corpus" if request.param == "bundled" else "full_corpus"
+    pages: list[CorpusPage] = request.getfixturevalue(name)
+    return pages
 
 
 def fetch(

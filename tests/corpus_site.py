@@ -8,11 +8,11 @@ redirect, a page slower than the download timeout, a PDF, an empty and a broken 
 second host the crawler must never touch. Day 2 edits some stories, changes only the
 boilerplate of others and publishes new ones, so incremental crawling can be checked.
 
-The story pages are the corpus bytes themselves (read from `CORPUS` at run time, never
-copied into the project), served as `text/html` without a charset so each page's own meta
-declaration decides. Everything the tests assert against is in `SiteManifest`, as paths
-(host-independent), computed by the same code that builds the routes so the two cannot
-disagree.
+The story pages are the corpus bytes themselves (the bundled subset, tests/corpus.py, so
+the site is the same on every machine), served as `text/html` without a charset so each
+page's own meta declaration decides. Everything the tests assert against is in
+`SiteManifest`, as paths (host-independent), computed by the same code that builds the
+routes so the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import gzip
 import hashlib
 import html
 import itertools
-import json
 import re
 import threading
 import zlib
@@ -32,7 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -40,7 +38,7 @@ import lxml.html
 import pytest
 
 from crawler.siteserver import Route, SiteServer
-from tests.corpus_path import CORPUS
+from tests.corpus import CorpusPage, bundled_pages
 
 __all__ = [
     "CorpusSite",
@@ -131,37 +129,6 @@ _OTHER_PLACEHOLDER = "http://127.0.0.1:10"
 # ------------------------------------------------------------------------------ corpus
 
 
-@dataclass(frozen=True)
-class _Page:
-    name: str
-    html: bytes
-    expected: str
-    metadata: Mapping[str, object]
-
-    @property
-    def title(self) -> str:
-        value = self.metadata.get("title")
-        return " ".join(value.split()) if isinstance(value, str) and value.strip() else self.name
-
-
-@functools.cache
-def _load(corpus: Path) -> tuple[_Page, ...]:
-    """Every corpus page, read once per process (the builder runs for every test)."""
-    if not corpus.is_dir():
-        pytest.fail(f"corpus not found at {corpus} (set NEWSARCHIVE_CORPUS)")
-    pages = []
-    for folder in sorted(p for p in corpus.iterdir() if p.is_dir()):
-        pages.append(
-            _Page(
-                folder.name,
-                (folder / "source.html").read_bytes(),
-                (folder / "expected.txt").read_text("utf-8"),
-                json.loads((folder / "metadata.json").read_text("utf-8")),
-            )
-        )
-    return tuple(pages)
-
-
 def page_links(body: bytes, url: str) -> list[str]:
     """Absolute URLs of a page's links, as a crawler sees them (fragments kept).
 
@@ -214,7 +181,7 @@ def _internal_keys(body: bytes, page_path: str, base: str) -> list[str]:
 
 
 @functools.cache
-def _eligible(corpus: Path) -> tuple[_Page, ...]:
+def _eligible() -> tuple[CorpusPage, ...]:
     """Corpus pages fit to be stories, in name order: the fixed selection rule.
 
     Left out: EXCLUDED, pages with more than STRAY_LINK_LIMIT links into our site, and
@@ -224,7 +191,7 @@ def _eligible(corpus: Path) -> tuple[_Page, ...]:
     """
     nominal = "/news/2026/11/x-story.html"
     chosen = []
-    for page in _load(corpus):
+    for page in bundled_pages():
         if page.name in EXCLUDED:
             continue
         links = set(_internal_keys(page.html, nominal, _PLACEHOLDER))
@@ -236,7 +203,7 @@ def _eligible(corpus: Path) -> tuple[_Page, ...]:
     return tuple(chosen)
 
 
-def _summary(page: _Page) -> str:
+def _summary(page: CorpusPage) -> str:
     """One sentence for a teaser card: listing pages must stay short and link-heavy."""
     excerpt = page.metadata.get("excerpt")
     text = excerpt if isinstance(excerpt, str) and excerpt.strip() else page.expected
@@ -261,7 +228,7 @@ def _paragraph_text_nodes(body: bytes) -> list[str]:
     return nodes
 
 
-def _edit(page: _Page) -> tuple[str, str] | None:
+def _edit(page: CorpusPage) -> tuple[str, str] | None:
     """A sentence of the reference text that the page shows as one literal text node, edited.
 
     Only plain-ASCII sentences without characters HTML would escape are used, so the same
@@ -479,20 +446,20 @@ class SiteManifest:
 @dataclass(frozen=True)
 class _Story:
     path: str
-    page: _Page
+    page: CorpusPage
     published: datetime
 
 
 class CorpusSite:
     """Builds the routes for day 1 and day 2 and the manifest describing them.
 
-    Selection and roles follow fixed rules over the sorted corpus names, so every run (and
-    every machine with the same corpus) gets the same site. Handler state (the flaky
+    Selection and roles follow fixed rules over the sorted names of the bundled pages, so
+    every run on every machine gets the same site. Handler state (the flaky
     page's first failure, the slow page's sleep) lives here, so it survives set_day().
     """
 
-    def __init__(self, corpus: Path = CORPUS) -> None:
-        pages = _eligible(corpus)
+    def __init__(self) -> None:
+        pages = _eligible()
         needed = DAY1_STORIES + 5  # two new on day 2, the secret, the stolen, the slow page
         if len(pages) < needed:
             pytest.fail(f"only {len(pages)} usable corpus pages, the site needs {needed}")
@@ -508,7 +475,7 @@ class CorpusSite:
         counts = {WORLD: 0, BUSINESS: 0}
         per_page = {WORLD: (5, 4, 3), BUSINESS: (6, 6)}
 
-        def story_path(page: _Page, section: str) -> str:
+        def story_path(page: CorpusPage, section: str) -> str:
             if page.name in undated:
                 return f"{section}{page.name}-{zlib.crc32(page.name.encode()) % 90_000 + 10_000}"
             return f"/news/2026/11/{page.name}-story.html"
@@ -992,7 +959,7 @@ class RunningCorpusSite:
 @pytest.fixture
 def corpus_site() -> Iterator[RunningCorpusSite]:
     """A fresh local news site (day 1) and a second host; both stopped afterwards."""
-    site = CorpusSite(CORPUS)  # rebuilt per test: handler state; the corpus read is cached
+    site = CorpusSite()  # rebuilt per test: handler state; the corpus read is cached
     other = SiteServer(site.other_routes()).start()
     server = SiteServer({}).start()
     running = RunningCorpusSite(site, server, other)
@@ -1001,11 +968,8 @@ def corpus_site() -> Iterator[RunningCorpusSite]:
         yield running
     finally:
         site.release()
-        # Each stop waits out serve_forever's 0.5 s poll; stopping both at once halves that.
-        stopping = threading.Thread(target=other.stop)
-        stopping.start()
+        other.stop()
         server.stop()
-        stopping.join()
 
 
 def story_urls(base: str, paths: Iterable[str]) -> set[str]:

@@ -8,10 +8,8 @@ listing pages whose words are as real as the articles'.
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
 
-from tests.corpus_path import CORPUS
+from tests.corpus import bundled_pages
 
 NAV = (
     '<header><nav><a href="/">Home</a> <a href="/world/">World</a> '
@@ -22,11 +20,11 @@ NAV = (
 
 def teasers(count: int = 20, offset: int = 0) -> list[tuple[str, str, str]]:
     """(slug, headline, summary) of corpus pages that have both."""
-    found = []
-    for folder in sorted(p for p in Path(CORPUS).iterdir() if p.is_dir()):
-        meta = json.loads((folder / "metadata.json").read_text("utf-8"))
-        if meta.get("title") and meta.get("excerpt"):
-            found.append((folder.name, meta["title"], meta["excerpt"]))
+    found = [
+        (page.name, str(page.metadata["title"]), str(page.metadata["excerpt"]))
+        for page in bundled_pages()
+        if page.metadata.get("title") and page.metadata.get("excerpt")
+    ]
     return found[offset : offset + count]
 
 

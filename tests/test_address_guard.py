@@ -51,6 +51,7 @@ WITHOUT_EARLY_CHECK = json.dumps(
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("overrides", "blocked"),
     [

@@ -10,7 +10,7 @@ import pytest
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 from crawler.article_decision import decide
 from crawler.pagemeta import PageMeta
-from tests.conftest import CorpusPage
+from tests.corpus import CorpusPage
 from tests.listing_pages import listing_page, site_page
 
 BASE = "http://127.0.0.1:8000"
@@ -21,9 +21,9 @@ def analyze(path: str, body: bytes, rules: PageRules = PageRules()):
     return analyze_page(FetchedPage("t", url, url, 200, body, "text/html"), rules)
 
 
-def test_every_corpus_page_is_an_article(corpus: list[CorpusPage]) -> None:
+def test_every_corpus_page_is_an_article(every_corpus: list[CorpusPage]) -> None:
     missed = []
-    for page in corpus:
+    for page in every_corpus:
         # a story URL without a date: the page's own signals must carry the decision
         result = analyze(f"/world/{page.name}-report", page.html)
         if result.kind != "article":

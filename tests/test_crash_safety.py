@@ -39,6 +39,8 @@ from storage.migrations import HEAD_REVISION
 from tests.crash_child import EDITED_STORY, NEW_STORY, story
 from tests.process_groups import live_members
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")

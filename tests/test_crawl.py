@@ -14,10 +14,15 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from storage import Archive
 from storage.urls import canonicalize_url
+from tests.corpus import bundled_pages
 from tests.corpus_site import RunningCorpusSite, story_urls
 from tests.quality import shingle_f1
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "newsarchive"
@@ -113,13 +118,13 @@ def test_two_days_of_a_news_site(corpus_site: RunningCorpusSite, db_url: str) ->
     assert counters["skipped"].get("empty", 0) + counters["skipped"].get("unparsable", 0) >= 1
 
     # Clean text and metadata for what was archived.
+    pages = {page.name: page for page in bundled_pages()}
     with Archive(db_url, create=False) as archive:
         scores = []
         for path in manifest.stories_day1:
             snapshot = archive.snapshot(site.url + path)
             assert snapshot.title, path
-            expected_text = manifest.corpus_names[path]
-            reference = (_corpus_dir() / expected_text / "expected.txt").read_text("utf-8")
+            reference = pages[manifest.corpus_names[path]].expected
             scores.append(shingle_f1(snapshot.text, reference))
         assert sum(scores) / len(scores) > 0.9
         chain_start = site.url + manifest.redirect_chain[0]
@@ -157,9 +162,3 @@ def test_two_days_of_a_news_site(corpus_site: RunningCorpusSite, db_url: str) ->
     with Archive(db_url, create=False) as archive:
         statuses = [(r.trigger, r.status) for r in archive.runs()]
     assert statuses == [("manual", "succeeded"), ("manual", "succeeded")]
-
-
-def _corpus_dir() -> Path:
-    from tests.conftest import CORPUS
-
-    return CORPUS

@@ -17,6 +17,8 @@ from crawler.siteserver import Route, SiteServer
 from storage import Archive
 from tests.process_groups import live_members
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")

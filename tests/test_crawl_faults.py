@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 from tests.fault_site import EXPECTED_COUNTS, good_story_paths, serve_fault_site
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

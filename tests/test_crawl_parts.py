@@ -106,6 +106,7 @@ def _sleep(seconds: float) -> float:
     return seconds
 
 
+@pytest.mark.slow
 def test_worker_pool_limits_time_and_replaces_crashed_workers() -> None:
     async def scenario() -> list[object]:
         pool = ExtractionPool(workers=1, timeout=1.0)
@@ -312,6 +313,7 @@ def test_the_rehearsal_page_is_an_article() -> None:
     assert analysis.prepared.record.article.published is not None
 
 
+@pytest.mark.slow
 def test_a_hanging_page_holds_up_no_other_page() -> None:
     """Pages wait for a free worker, not behind a page that hangs until its time limit
     in the worker they happened to be given."""

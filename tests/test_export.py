@@ -19,7 +19,8 @@ from warcio.archiveiterator import ArchiveIterator
 from storage import Archive, ExtractedArticle
 from storage.export import export
 from storage.export_rows import EXPORT_KEYS
-from tests.conftest import CorpusPage, fetch
+from tests.conftest import fetch
+from tests.corpus import CorpusPage
 
 CONTRACT_KEYS = {
     "url", "canonical_url", "site", "title", "text", "authors", "published", "modified",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 import trafilatura
 
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 from crawler.charset import decode_html
 from crawler.extract import extract_article, parse_html
 from crawler.pagemeta import read_page_meta
-from tests.conftest import CorpusPage
+from tests.corpus import CorpusPage
 from tests.quality import shingle_f1
 
 URL = "http://127.0.0.1:8000/news/2026/11/story-of-the-day.html"
@@ -23,9 +24,12 @@ def extract(html: bytes, selectors: dict[str, str] | None = None):
     return extract_article(tree, URL, read_page_meta(tree, URL), selectors=selectors).article
 
 
-def test_pipeline_is_at_least_as_good_as_plain_trafilatura(corpus: list[CorpusPage]) -> None:
+@pytest.mark.slow
+def test_pipeline_is_at_least_as_good_as_plain_trafilatura(
+    every_corpus: list[CorpusPage],
+) -> None:
     plain, ours = [], []
-    for page in corpus:
+    for page in every_corpus:
         document = trafilatura.bare_extraction(page.html, with_metadata=True)
         plain.append(shingle_f1((document.text if document else "") or "", page.expected))
         result = analyze_page(FetchedPage("t", URL, URL, 200, page.html, "text/html"), PageRules())
@@ -34,7 +38,7 @@ def test_pipeline_is_at_least_as_good_as_plain_trafilatura(corpus: list[CorpusPa
     mean_plain, mean_ours = sum(plain) / len(plain), sum(ours) / len(ours)
     assert mean_ours >= mean_plain, (mean_ours, mean_plain)
     # no page collapses where plain trafilatura did well
-    collapsed = [p.name for p, a, b in zip(corpus, plain, ours, strict=True) if a > 0.5 > b]
+    collapsed = [p.name for p, a, b in zip(every_corpus, plain, ours, strict=True) if a > 0.5 > b]
     assert not collapsed
 
 

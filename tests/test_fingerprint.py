@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from storage.fingerprint import THRESHOLD, band_keys, signature, similarity
-from tests.conftest import CorpusPage
+from tests.corpus import CorpusPage
 
 
 def _wire_copy(text: str, rng: random.Random, edited: float) -> str:
@@ -28,9 +28,9 @@ def _distinct_texts(corpus: list[CorpusPage]) -> list[str]:
     return list(dict.fromkeys(p.expected for p in corpus if signature(p.expected) is not None))
 
 
-def test_wire_copies_are_grouped(corpus: list[CorpusPage]) -> None:
+def test_wire_copies_are_grouped(every_corpus: list[CorpusPage]) -> None:
     rng = random.Random(7)
-    texts = _distinct_texts(corpus)
+    texts = _distinct_texts(every_corpus)
     for edited in (0.005, 0.02):
         grouped = 0
         for text in texts:
@@ -40,8 +40,8 @@ def test_wire_copies_are_grouped(corpus: list[CorpusPage]) -> None:
         assert grouped / len(texts) >= 0.95, f"{edited:.1%} edits: {grouped}/{len(texts)}"
 
 
-def test_unrelated_articles_are_not_grouped(corpus: list[CorpusPage]) -> None:
-    sigs = [s for s in (signature(t) for t in _distinct_texts(corpus)) if s is not None]
+def test_unrelated_articles_are_not_grouped(every_corpus: list[CorpusPage]) -> None:
+    sigs = [s for s in (signature(t) for t in _distinct_texts(every_corpus)) if s is not None]
     highest = max(similarity(a, b) for i, a in enumerate(sigs) for b in sigs[i + 1 :])
     assert highest < THRESHOLD / 2
     assert not any(_grouped(a, b) for i, a in enumerate(sigs) for b in sigs[i + 1 :])

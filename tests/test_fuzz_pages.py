@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings, strategies as st
+from hypothesis import assume, event, example, given, strategies as st
 
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 from crawler.article_decision import THRESHOLD, Decision, decide
@@ -36,10 +36,6 @@ from crawler.links import MAX_LINKS, page_links
 from crawler.pagemeta import ARTICLE_TYPES, LISTING_TYPES, PageMeta, read_page_meta
 from crawler.timespec import parse_web_date
 from storage.prepare import FetchKind
-
-# Analysis runs trafilatura (twice for thin pages): few examples, no per-example deadline.
-SLOW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FAST = settings(max_examples=300, deadline=None)
 
 URL = "http://127.0.0.1:8000/news/2026/11/a-story-about-the-harbor.html"
 
@@ -335,7 +331,6 @@ def _points(reason: str) -> int:
 _EARLY = {("home page",), ("no allow pattern matches",), ("unparsable URL",)}
 
 
-@FAST
 @given(
     url=_decision_urls,
     meta=_metas,
@@ -369,7 +364,6 @@ def test_the_decision_is_its_stated_evidence(
         assert decision.reasons  # an article is always explained
 
 
-@FAST
 @given(
     host=st.sampled_from(["news.example.com", "127.0.0.1:8000", "EXAMPLE.org", "[::1]"]),
     rest=st.sampled_from(["", "/", "#top", "/#x"]),
@@ -383,7 +377,6 @@ def test_a_home_page_is_never_an_article(host, rest, meta, text_chars, text_line
     assert not decision.is_article
 
 
-@FAST
 @given(url=_decision_urls, meta=_metas, text_chars=_counts, text_lines=_counts)
 def test_allow_patterns_gate_and_add_exactly_their_points(
     url, meta, text_chars, text_lines
@@ -398,7 +391,6 @@ def test_allow_patterns_gate_and_add_exactly_their_points(
     assert allowed.score == plain.score + 3
 
 
-@FAST
 @given(
     url=_decision_urls,
     meta=_metas,
@@ -447,7 +439,6 @@ def test_more_article_evidence_never_lowers_the_score(url, meta, counts, more) -
     assert score(headline_lines=headline_lines + more_link_lines) <= base
 
 
-@FAST
 @given(
     url=_decision_urls,
     meta=_metas,
@@ -476,7 +467,6 @@ def _tree(document: str) -> Any:
     return tree
 
 
-@FAST
 @given(document=_documents, base=_page_urls)
 @example(  # regression: json gave up with RecursionError, which was not caught
     document=_document(
@@ -501,7 +491,6 @@ def test_page_declarations_of_any_document(document: str, base: str) -> None:
         assert link is None or isinstance(link, str)
 
 
-@FAST
 @given(
     junk=_json,
     article_type=st.sampled_from(sorted(ARTICLE_TYPES)),
@@ -550,7 +539,6 @@ def test_hostile_json_ld_nesting_is_skipped() -> None:
 _hrefs = st.one_of(_ATTR_VALUES, st.builds(lambda a, b: a + b, _ATTR_VALUES, _ATTR_VALUES))
 
 
-@FAST
 @given(
     hrefs=st.lists(_hrefs, max_size=12),
     base_href=st.one_of(st.none(), _hrefs),
@@ -573,7 +561,6 @@ def test_links_are_absolute_http_urls(hrefs, base_href, page_url, noise) -> None
     assert links.headline_links <= len(links.urls) and links.headline_chars >= 0
 
 
-@FAST
 @given(
     href=_hrefs,
     page_url=st.sampled_from(
@@ -599,7 +586,6 @@ def test_a_relative_href_stays_on_the_pages_host(href, page_url) -> None:
 # --- extraction post-processing ---------------------------------------------------------
 
 
-@FAST
 @given(text=_any_text, title=st.one_of(st.none(), _any_text))
 @example(text="  Harbor   FERRY \nBody text", title="harbor ferry")
 @example(text="Harbor ferry", title="Harbor ferry")
@@ -612,7 +598,6 @@ def test_the_title_line_is_dropped_only_when_it_is_the_title(text, title) -> Non
     assert result == (rest.strip() if same and text else text)
 
 
-@FAST
 @given(a=_any_text, b=_any_text)
 def test_text_weight_counts_each_character_once_or_three_times(a, b) -> None:
     """The weight is per character (so it adds up over concatenation), never less than the
@@ -673,7 +658,6 @@ def _assert_well_formed(article: Any) -> None:
             assert name in article.sources, name
 
 
-@SLOW
 @given(
     body=st.sampled_from(sorted(_BODIES)),
     ld=st.dictionaries(st.sampled_from(_LD_KEYS), _ld_values, max_size=8),
@@ -707,7 +691,6 @@ def test_metadata_filled_from_any_json_ld_and_open_graph(body, ld, og, meta, htm
     assert extraction.text_chars == text_weight(article.text)
 
 
-@SLOW
 @given(
     headline=_any_text,
     published=st.datetimes(
@@ -759,7 +742,6 @@ def test_json_ld_fills_what_the_page_body_lacks(
 # --- charset decoding --------------------------------------------------------------------
 
 
-@FAST
 @given(
     body=st.one_of(st.binary(max_size=400), _bodies()),
     content_type=_CONTENT_TYPES,
@@ -779,7 +761,6 @@ def test_any_bytes_decode_to_storable_text(body, content_type, meta_label) -> No
     codecs.lookup(encoding)
 
 
-@FAST
 @given(
     text=st.text(min_size=1, max_size=200),
     content_type=_CONTENT_TYPES,
@@ -793,7 +774,6 @@ def test_utf8_bytes_are_utf8_whatever_the_labels_say(text, content_type, meta_la
     assert decode_html(document.encode("utf-8"), content_type) == (document, "utf-8")
 
 
-@FAST
 @given(
     words=st.text(alphabet=st.characters(max_codepoint=0x7E, min_codepoint=0x20), max_size=80),
     label=_LABELS,
@@ -831,7 +811,6 @@ _LEGACY = ["cp1252", "iso8859-15", "cp1251", "koi8-r", "iso8859-2", "gb18030", "
 _REPERTOIRES = {encoding: _repertoire(encoding) for encoding in _LEGACY}
 
 
-@FAST
 @given(data=st.data(), encoding=st.sampled_from(_LEGACY), where=st.sampled_from(["header", "meta"]))
 def test_a_declared_encoding_the_bytes_do_not_contradict_is_used(data, encoding, where) -> None:
     """A page written in its declared ASCII-compatible encoding reads back as written, unless
@@ -853,7 +832,6 @@ def test_a_declared_encoding_the_bytes_do_not_contradict_is_used(data, encoding,
 # --- dates --------------------------------------------------------------------------------
 
 
-@FAST
 @given(text=st.one_of(_any_text, st.sampled_from(["Tue, 1 Jan 10000 00:00:00 GMT",
                                                    "0001-01-01T00:00:00+01:00",
                                                    "Mon, 32 Jan 2020", "2026-02-30",
@@ -873,7 +851,6 @@ _aware = st.datetimes(
 )
 
 
-@FAST
 @given(moment=_aware, naive=st.booleans())
 def test_iso_dates_read_back(moment: datetime, naive: bool) -> None:
     """Any ISO 8601 timestamp reads back as the same instant; without a zone, as UTC."""
@@ -885,7 +862,6 @@ def test_iso_dates_read_back(moment: datetime, naive: bool) -> None:
         assert parse_web_date(f" {moment.astimezone(UTC).isoformat()[:-6]}Z ") == moment
 
 
-@FAST
 @given(moment=_aware)
 def test_rss_dates_read_back_only_when_rfc822_is_on(moment: datetime) -> None:
     """RFC 822 dates as feeds write them read back to the second; extraction (rfc822=False)
@@ -920,7 +896,6 @@ def _check_analysis(page: FetchedPage) -> str:
     return result.kind
 
 
-@SLOW
 @given(
     body=_bodies(),
     content_type=_CONTENT_TYPES,
@@ -944,7 +919,6 @@ def test_any_page_gets_one_of_the_documented_verdicts(
         assert kind == "not_html"
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     magic=st.sampled_from(_MAGIC_PREFIXES),
     body=_bodies(),
@@ -956,7 +930,6 @@ def test_files_labelled_as_html_are_never_parsed(magic, body, content_type) -> N
     assert analyze_page(page, PageRules()).kind == "not_html"
 
 
-@settings(max_examples=40, deadline=None)
 @given(body=_bodies(), at=st.integers(0, 511))
 def test_nul_bytes_early_in_the_body_mean_a_file(body, at) -> None:
     """No 8-bit or UTF-8 page has a NUL in its first 512 bytes; a body that does (without a

@@ -8,6 +8,8 @@ import pytest
 
 from crawler.analysis import FetchedPage, PageRules, analyze_page
 
+pytestmark = pytest.mark.slow
+
 URL = "http://127.0.0.1:8000/news/2026/11/a-story-about-the-harbor.html"
 
 PAGES = {

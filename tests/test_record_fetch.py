@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from storage import Archive, ExtractedArticle, InvalidFetchError, Outcome
-from tests.conftest import CorpusPage, fetch
+from tests.conftest import fetch
+from tests.corpus import CorpusPage
 
 URL = "https://www.example.com/2026/11/02/port-strike.html"
 

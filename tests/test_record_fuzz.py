@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from storage import Archive, ExtractedArticle, FetchRecord, InvalidFetchError, Outcome
 
@@ -38,9 +38,6 @@ def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
         yield archive
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 @given(
     url=_urls,
     status=st.integers(min_value=0, max_value=999),

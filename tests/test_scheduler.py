@@ -17,6 +17,8 @@ from crawler.siteserver import SiteServer
 from scheduler import SchedulerService, open_scheduler
 from storage import Archive
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 QUICK = "{ DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false }"
 # One request a second, one at a time: a crawl of the demo site takes about 20 s.

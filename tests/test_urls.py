@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 
 from storage.urls import (
     InvalidURLError,
@@ -189,7 +189,6 @@ _any_urls = st.one_of(
 )
 
 
-@settings(deadline=None)
 @given(url=_any_urls)
 @example(url="https://A.com\u3002/x")  # IDNA made the full stop a trailing dot
 @example(url="https://a.com/\ud800")  # a lone surrogate raised UnicodeEncodeError
@@ -209,7 +208,6 @@ def test_any_string_is_a_canonical_url_or_invalid(url: str) -> None:
     assert canonicalize_url(once) == once
 
 
-@settings(deadline=None)
 @given(
     page=st.sampled_from(
         ["https://www.example.com/2026/11/story.html", "http://127.0.0.1:8001/a", "https://e.ex/"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -39,9 +38,9 @@ from report_file import machine_line, spread, write_block
 from crawler.siteserver import Route, SiteServer
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CORPUS = Path(
-    os.environ.get("NEWSARCHIVE_CORPUS", REPO.parent / "shared" / "corpus" / "readability")
-)
+sys.path.insert(0, str(REPO))
+from tests.corpus import full_corpus_dir  # noqa: E402
+
 BIN = Path(sys.executable).parent
 MIB = 1024 * 1024
 CRAWL_SETTINGS = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
@@ -258,7 +257,7 @@ def render(reps: list[Repetition], pages: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=full_corpus_dir())
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)

@@ -36,10 +36,8 @@ from crawler.siteserver import Route, SiteServer
 from storage import Archive
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CORPUS = Path(
-    os.environ.get("NEWSARCHIVE_CORPUS", REPO.parent / "shared" / "corpus" / "readability")
-)
 sys.path.insert(0, str(REPO))
+from tests.corpus import full_corpus_dir  # noqa: E402
 from tests.quality import shingle_f1  # noqa: E402
 
 PAGE_URL = "http://127.0.0.1:8000/news/2026/11/{}-story.html"
@@ -203,7 +201,7 @@ def render(pages, plain_texts, plain_times, our_texts, our_times, pipe, repeats)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=full_corpus_dir())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)

@@ -55,7 +55,9 @@ from storage.export import FORMATS, export
 
 REPO = Path(__file__).resolve().parents[2]
 STORAGE_ROOT = Path(storage.__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "readability"
+sys.path.insert(0, str(REPO))
+from tests.corpus import full_corpus_dir  # noqa: E402
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1/test"
 
 TARGET_SQLITE_FETCHES = 1500.0
@@ -1071,7 +1073,7 @@ def print_summary(report: Report) -> None:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, help="write the markdown report here")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=full_corpus_dir())
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL database for schemas")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--fetches", type=int, default=2000, help="fetches per recording run")
