@@ -19,6 +19,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 test: lint
 	$(BIN)/pytest
@@ -32,7 +33,7 @@ test-fast: install
 # queries the archive. It writes demo.db, never your archive.db.
 demo: install
 	rm -f demo.db demo.db-wal demo.db-shm
-	$(BIN)/python -m crawler.demo_tour --db $(DEMO_DB)
+	$(BIN)/python -m crawler.demo.tour --db $(DEMO_DB)
 
 bench: install
 	$(BIN)/python tests/bench/bench_extraction.py --output docs/benchmarks.md

@@ -32,14 +32,14 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from crawler.schedules import parse_schedule
-from crawler.site_leases import EXIT_BUSY
-from crawler.sites import SiteConfig, SitesConfigError, load_sites
+from crawler.config.schedules import parse_schedule
+from crawler.config.sites import SiteConfig, SitesConfigError, load_sites
+from crawler.keys import Env
+from crawler.running.exit_codes import EXIT_BUSY
 
 __all__ = [
     "DEFAULT_GRACE",
     "DEFAULT_MAX_RUNTIME",
-    "EXIT_BUSY",
     "JOB_PREFIX",
     "SchedulerService",
     "job_id",
@@ -59,12 +59,8 @@ DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 POLL_SECONDS = 2.0
 # After SIGTERM, how long a child gets to record its run as interrupted before SIGKILL.
 STOP_TIMEOUT = 15.0
-JOB_STORE_ATTEMPTS = 7
 # The lease that makes one database have one scheduling service (not a valid site name).
 SERVICE_LEASE = "__scheduler__"
-# Tells a child crawl which lease holder name to use, so the service can release a dead
-# child's lease at once instead of waiting for it to lapse.
-HOLDER_ENV = "NEWSARCHIVE_LEASE_HOLDER"
 
 
 class ServiceBusyError(RuntimeError):
@@ -76,28 +72,20 @@ def job_id(site: str) -> str:
 
 
 def _job_store(engine: Any) -> Any:
-    """APScheduler's SQLAlchemy job store, retrying database errors.
+    """APScheduler's SQLAlchemy job store, its calls retried by the archive's policy.
 
     APScheduler 3 does not catch a failed job-store write in its scheduling thread: one
     "database is locked" or a PostgreSQL failover would end scheduling for good while the
-    process looks healthy. Each call is retried with backoff for about half a minute.
+    process looks healthy. Each call is retried like every other database transaction
+    (storage.retries).
     """
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from sqlalchemy.exc import OperationalError
+
+    from storage.retries import with_retries
 
     def retrying(method: Any) -> Any:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            delay = 0.5
-            for attempt in range(1, JOB_STORE_ATTEMPTS + 1):
-                try:
-                    return method(self, *args, **kwargs)
-                except OperationalError as exc:
-                    if attempt == JOB_STORE_ATTEMPTS:
-                        raise
-                    log.warning("job store: %s; retrying", str(exc.orig or exc).strip())
-                    time.sleep(delay)
-                    delay *= 2
-            return None
+            return with_retries(lambda: method(self, *args, **kwargs), what="job store")
 
         return call
 
@@ -216,7 +204,7 @@ class SchedulerService:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; the exit status of the service."""
-        from crawler.site_leases import SiteBusyError, SiteLeases
+        from crawler.running.site_leases import SiteBusyError, SiteLeases
         from storage.archive import Archive
 
         scheduled = self.load()
@@ -346,7 +334,7 @@ class SchedulerService:
     # ---------------------------------------------------------------- one run
 
     def run_site(self, name: str) -> None:
-        from crawler.site_leases import holder_name
+        from crawler.running.site_leases import holder_name
         from storage.archive import Archive
 
         if self._stopping.is_set():
@@ -381,7 +369,7 @@ class SchedulerService:
                 text=True,
                 start_new_session=True,  # a Ctrl-C on the service's terminal is ours to relay
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
-                env={**os.environ, "PYTHONUNBUFFERED": "1", HOLDER_ENV: holder},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_HOLDER: holder},
             )
             child = _Child(
                 name,

@@ -25,29 +25,34 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.address_guard import refused_address
-from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
-from crawler.discovery import Listing, parse_feed, parse_sitemap, robots_sitemaps
-from crawler.extract import ExtractionOptions
-from crawler.items import ArchivedFetch
-from crawler.page_feed import Listed, PageFeed
-from crawler.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
-from crawler.timespec import parse_moment
-from crawler.workers import (
+from crawler.analysis.extraction import ExtractionOptions
+from crawler.analysis.listings import Listing, parse_feed, parse_sitemap, robots_sitemaps
+from crawler.analysis.page import (
+    FetchedPage,
+    PageAnalysis,
+    PageRules,
+    analyze_page,
+    not_modified,
+)
+from crawler.config.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
+from crawler.config.timespec import parse_moment
+from crawler.keys import Counter, Meta, Setting, stat
+from crawler.runtime.failures import failure_kind
+from crawler.runtime.items import ArchivedFetch
+from crawler.runtime.listed_pages import Listed, ListedWindow
+from crawler.runtime.workers import (
     ExtractionPool,
     PageTimeoutError,
     WorkerCrashedError,
     pool_from_settings,
 )
-from storage.prepare import InvalidFetchError, prepare
-from storage.records import FetchRecord
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -58,9 +63,8 @@ __all__ = ["ArchiveSpider"]
 
 log = logging.getLogger(__name__)
 
-STAT = "newsarchive/"
 # Listed (sitemap and feed) pages requested and not yet handled, per concurrent request
-# Scrapy allows: enough to keep every download slot busy (crawler.page_feed).
+# Scrapy allows: enough to keep every download slot busy (crawler.runtime.listed_pages).
 LISTED_WINDOW_PER_SLOT = 4
 # An article body shorter than this counts as short in the run's quality counters.
 SHORT_TEXT = 500
@@ -100,7 +104,7 @@ class ArchiveSpider(scrapy.Spider):
         self._pages_done = 0
         # Sized for Scrapy's default of 16 concurrent requests; from_crawler sizes it from
         # the crawl's own CONCURRENT_REQUESTS.
-        self._listed = PageFeed(LISTED_WINDOW_PER_SLOT * 16)
+        self._listed = ListedWindow(LISTED_WINDOW_PER_SLOT * 16)
         self._refill_pending = False
 
     # ------------------------------------------------------------------ set-up
@@ -112,12 +116,12 @@ class ArchiveSpider(scrapy.Spider):
         The site's own Scrapy settings are applied here, at "spider" priority, before
         Scrapy freezes the settings; `-s` on the command line still wins.
         """
-        site = cls._resolve_site(crawler, kwargs.pop("site", None))
+        site = cls.resolve_site(kwargs.pop("site", None), crawler.settings)
         for name, value in site.settings.items():
             crawler.settings.set(name, value, priority="spider")
         pool = kwargs.pop("pool", None) or pool_from_settings(crawler.settings)
         spider = super().from_crawler(crawler, *args, site=site, pool=pool, **kwargs)
-        spider._listed = PageFeed(
+        spider._listed = ListedWindow(
             LISTED_WINDOW_PER_SLOT * crawler.settings.getint("CONCURRENT_REQUESTS")
         )
         crawler.signals.connect(spider._open_pool, signal=signals.spider_opened)
@@ -127,14 +131,16 @@ class ArchiveSpider(scrapy.Spider):
         return spider
 
     @classmethod
-    def _resolve_site(cls, crawler: Crawler, site: SiteConfig | str | None) -> SiteConfig:
+    def resolve_site(cls, site: SiteConfig | str | None, settings: Any) -> SiteConfig:
+        """The site a crawl is for: given, named in the sites file, or a bare URL; raises
+        SitesConfigError (one line, the key named) otherwise."""
         if isinstance(site, SiteConfig):
             return site
         if not site:
             raise SitesConfigError("no site given: use -a site=NAME or -a site=URL")
         sites = None
         if "://" not in site:
-            sites = load_sites(crawler.settings.get("NEWSARCHIVE_SITES"))
+            sites = load_sites(settings.get(Setting.SITES))
         return resolve_targets([site], sites)[0]
 
     def _open_pool(self) -> None:
@@ -147,8 +153,8 @@ class ArchiveSpider(scrapy.Spider):
     def _stats(self) -> Any:
         return self.crawler.stats
 
-    def _count(self, name: str, amount: int = 1) -> None:
-        self._stats.inc_value(STAT + name, amount)
+    def _count(self, counter: str, amount: int = 1) -> None:
+        self._stats.inc_value(stat(counter), amount)
 
     # ------------------------------------------------------------------ discovery
 
@@ -165,7 +171,7 @@ class ArchiveSpider(scrapy.Spider):
                 self.parse_robots,
                 errback=self.robots_failed,
                 priority=20,
-                meta={"na_role": "robots"},
+                meta={Meta.ROLE: "robots"},
             )
         for url in self.site.sitemaps:
             yield self.sitemap_request(url, depth=0)
@@ -180,7 +186,7 @@ class ArchiveSpider(scrapy.Spider):
             self.parse_page,
             errback=self.page_failed,
             priority=-depth,
-            meta={"na_role": "page", "na_depth": depth, "na_source": source},
+            meta={Meta.ROLE: "page", Meta.DEPTH: depth, Meta.SOURCE: source},
         )
 
     def sitemap_request(self, url: str, depth: int, guessed: bool = False) -> scrapy.Request:
@@ -190,7 +196,7 @@ class ArchiveSpider(scrapy.Spider):
             self.parse_sitemap,
             errback=self.discovery_failed,
             priority=10,
-            meta={"na_role": "sitemap", "na_depth": depth, "na_guessed": guessed},
+            meta={Meta.ROLE: "sitemap", Meta.DEPTH: depth, Meta.GUESSED: guessed},
         )
 
     def feed_request(self, url: str) -> scrapy.Request:
@@ -199,7 +205,7 @@ class ArchiveSpider(scrapy.Spider):
             self.parse_feed,
             errback=self.discovery_failed,
             priority=10,
-            meta={"na_role": "feed"},
+            meta={Meta.ROLE: "feed"},
         )
 
     def follow(self, url: str, depth: int, source: str) -> bool:
@@ -214,7 +220,7 @@ class ArchiveSpider(scrapy.Spider):
 
     # The synchronous callbacks return lists, not generators: for a generator callback
     # Scrapy reads and parses the function's source file (to warn about `return value`),
-    # which cost 170 ms of the first crawl's start-up.
+    # on the first crawl's start-up path (docs/benchmarks.md, "What each change bought").
 
     def parse_robots(self, response: Response) -> list[scrapy.Request]:
         found = robots_sitemaps(response.body, response.url)
@@ -236,18 +242,18 @@ class ArchiveSpider(scrapy.Spider):
         return [self.sitemap_request(url, 0, guessed=True)]
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
-        self._count("documents/sitemaps")
+        self._count(Counter.SITEMAPS)
         listing = await self._parse_listing(parse_sitemap, response)
         if listing is None:
             return
-        depth = int(response.meta.get("na_depth", 0))
-        limit = self.settings.getint("NEWSARCHIVE_MAX_SITEMAPS")
+        depth = int(response.meta.get(Meta.DEPTH, 0))
+        limit = self.settings.getint(Setting.MAX_SITEMAPS)
         for child in listing.sitemaps:
-            if depth + 1 > self.settings.getint("NEWSARCHIVE_MAX_SITEMAP_DEPTH"):
-                self._count("skipped/sitemap_depth")
+            if depth + 1 > self.settings.getint(Setting.MAX_SITEMAP_DEPTH):
+                self._count(Counter.skipped("sitemap_depth"))
                 break
             if self._sitemaps_requested >= limit:
-                self._count("skipped/sitemap_limit")
+                self._count(Counter.skipped("sitemap_limit"))
                 break
             if self._too_old(child.published):
                 continue
@@ -257,7 +263,7 @@ class ArchiveSpider(scrapy.Spider):
             yield request
 
     async def parse_feed(self, response: Response) -> AsyncIterator[scrapy.Request]:
-        self._count("documents/feeds")
+        self._count(Counter.FEEDS)
         listing = await self._parse_listing(parse_feed, response)
         if listing is None:
             return
@@ -268,15 +274,15 @@ class ArchiveSpider(scrapy.Spider):
         try:
             listing: Listing = await self.pool.run(parser, response.body, response.url)
         except (PageTimeoutError, WorkerCrashedError) as exc:
-            self._count("errors/discovery_parse")
+            self._count(Counter.error("discovery_parse"))
             log.warning("could not parse %s: %s", response.url, exc)
             return None
         except Exception:
-            self._count("errors/discovery_parse")
+            self._count(Counter.error("discovery_parse"))
             log.exception("parsing %s failed", response.url)
             return None
         if listing.kind == "unknown":
-            self._count("errors/discovery_parse")
+            self._count(Counter.error("discovery_parse"))
             log.warning("not a sitemap or feed: %s", response.url)
             return None
         return listing
@@ -284,11 +290,12 @@ class ArchiveSpider(scrapy.Spider):
     def _listed_pages(self, listing: Listing, source: str) -> list[scrapy.Request]:
         """Stories a sitemap or feed lists are fetched, but their links are not followed:
         a 50,000-URL sitemap must not turn into a crawl of the whole site. They wait in
-        the listed-page feed and are requested a window at a time (crawler.page_feed)."""
+        the window of listed pages (crawler.runtime.listed_pages) and are requested a
+        few at a time."""
         leaf = self.site.max_depth
         for entry in listing.urls:
             if self._too_old(entry.published):
-                self._count("skipped/too_old")
+                self._count(Counter.skipped("too_old"))
                 continue
             if self.follow(entry.url, leaf, source):
                 self._listed.add(Listed(entry.url, leaf, source))
@@ -298,10 +305,10 @@ class ArchiveSpider(scrapy.Spider):
         requests = []
         for page in self._listed.release():
             request = self.page_request(page.url, page.depth, page.source)
-            request.meta["na_listed"] = True
+            request.meta[Meta.LISTED] = True
             requests.append(request)
         if requests:
-            self._stats.max_value(STAT + "listed_in_flight_peak", self._listed.peak)
+            self._stats.max_value(stat(Counter.LISTED_IN_FLIGHT_PEAK), self._listed.peak)
         return requests
 
     def _schedule(self, requests: list[scrapy.Request]) -> bool:
@@ -329,7 +336,7 @@ class ArchiveSpider(scrapy.Spider):
         own call: two sitemaps listing the same 10,000 stories would otherwise recurse
         once per duplicate.
         """
-        if not request.meta.get("na_listed"):
+        if not request.meta.get(Meta.LISTED):
             return
         self._listed.finished()
         if not self._refill_pending:
@@ -348,14 +355,14 @@ class ArchiveSpider(scrapy.Spider):
 
     def discovery_failed(self, failure: Failure) -> None:
         request = _failed_request(failure)
-        if request.meta.get("na_guessed"):
+        if request.meta.get(Meta.GUESSED):
             return  # the conventional /sitemap.xml is often absent
         self._count_failure(failure)
 
     # ------------------------------------------------------------------ pages
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
-        self._count("pages_fetched")
+        self._count(Counter.PAGES_FETCHED)
         try:
             async for item in self._page_items(response):
                 yield item
@@ -372,14 +379,12 @@ class ArchiveSpider(scrapy.Spider):
         request_url = response.meta.get("redirect_urls", [response.url])[0]
         fetched_at = datetime.now(UTC)
         if response.status == 304:
-            self._count("checked_304")
-            try:
-                record = FetchRecord(
-                    self.site.name, request_url, response.url, 304, fetched_at=fetched_at
-                )
-                yield ArchivedFetch(response.url, prepare(record))
-            except InvalidFetchError as exc:
-                log.warning("unusable 304 for %s: %s", response.url, exc)
+            self._count(Counter.CHECKED_304)
+            check = not_modified(self.site.name, request_url, response.url, fetched_at)
+            if check is None:
+                log.warning("unusable 304 for %s", response.url)
+            else:
+                yield ArchivedFetch(response.url, check)
             return
         page = FetchedPage(
             site=self.site.name,
@@ -393,49 +398,49 @@ class ArchiveSpider(scrapy.Spider):
             fetched_at=fetched_at,
         )
         rules = self.rules
-        if response.meta.get("na_ignore_canonical"):
+        if response.meta.get(Meta.IGNORE_CANONICAL):
             rules = replace(rules, follow_canonical=False)
         try:
             analysis: PageAnalysis = await self.pool.run(analyze_page, page, rules)
         except PageTimeoutError as exc:
-            self._count("errors/extraction_timeout")
+            self._count(Counter.error("extraction_timeout"))
             log.warning("extraction of %s stopped: %s", response.url, exc)
             return
         except WorkerCrashedError as exc:
-            self._count("errors/worker_crashed")
+            self._count(Counter.error("worker_crashed"))
             log.warning("extraction of %s crashed: %s", response.url, exc)
             return
         except Exception:
-            self._count("errors/extraction_failed")
+            self._count(Counter.error("extraction_failed"))
             log.exception("extraction of %s failed", response.url)
             return
         for item in self.handle_analysis(response, analysis):
             yield item
 
     def handle_analysis(self, response: Response, analysis: PageAnalysis) -> Iterable[Any]:
-        depth = int(response.meta.get("na_depth", 0))
+        depth = int(response.meta.get(Meta.DEPTH, 0))
         kind = analysis.kind
         if kind == "article" and analysis.prepared is not None:
-            self._count("pages_article")
+            self._count(Counter.PAGES_ARTICLE)
             article = analysis.prepared.record.article
             if article is not None:  # extraction quality, for the site health check
                 if article.published is None:
-                    self._count("quality/no_date")
+                    self._count(Counter.NO_DATE)
                 if len(article.text) < SHORT_TEXT:
-                    self._count("quality/short_text")
+                    self._count(Counter.SHORT_TEXT)
             if analysis.decision is not None:
                 log.debug("article (%s): %s", ", ".join(analysis.decision.reasons), response.url)
             yield ArchivedFetch(response.url, analysis.prepared)
         elif kind == "alternate" and analysis.canonical:
-            self._count("pages_alternate")
+            self._count(Counter.PAGES_ALTERNATE)
             if self.follow(analysis.canonical, depth, "canonical"):
                 request = self.page_request(analysis.canonical, depth, "canonical")
-                request.meta["na_canonical_of"] = response.url
+                request.meta[Meta.CANONICAL_OF] = response.url
                 yield request
         elif kind in ("not_html", "empty", "unparsable"):
-            self._count(f"skipped/{kind}")
+            self._count(Counter.skipped(kind))
         else:
-            self._count("not_article")
+            self._count(Counter.NOT_ARTICLE)
             if analysis.decision is not None:
                 log.debug(
                     "not an article (%s): %s", ", ".join(analysis.decision.reasons), response.url
@@ -454,16 +459,16 @@ class ArchiveSpider(scrapy.Spider):
 
     def page_failed(self, failure: Failure) -> list[scrapy.Request]:
         if isinstance(failure.value, HttpError):
-            self._count("pages_fetched")
+            self._count(Counter.PAGES_FETCHED)
         self._count_failure(failure)
         request = _failed_request(failure)
         following = self._page_done(request.meta)
-        copy_of = request.meta.get("na_canonical_of")
+        copy_of = request.meta.get(Meta.CANONICAL_OF)
         if copy_of and isinstance(failure.value, HttpError):
             # The canonical a page named is broken (404, 410, ...): the page we have is
             # the only copy of the story, so archive it after all.
-            retry = self.page_request(copy_of, int(request.meta.get("na_depth", 0)), "canonical")
-            retry.meta["na_ignore_canonical"] = True
+            retry = self.page_request(copy_of, int(request.meta.get(Meta.DEPTH, 0)), "canonical")
+            retry.meta[Meta.IGNORE_CANONICAL] = True
             following.append(retry.replace(dont_filter=True))
         return following
 
@@ -472,22 +477,23 @@ class ArchiveSpider(scrapy.Spider):
         has been, instead of letting discovery run on while each further page is refused;
         otherwise return the listed pages a listed page makes room for, for the callback
         to yield (through the spider middlewares, like every other request)."""
-        if meta.get("na_admitted"):
+        if meta.get(Meta.ADMITTED):
             self._pages_done += 1
-            limit = self.settings.getint("NEWSARCHIVE_MAX_PAGES")
+            limit = self.settings.getint(Setting.MAX_PAGES)
             if limit and self._pages_done >= limit:
                 raise CloseSpider("max_pages")
-        if not meta.get("na_listed"):
+        if not meta.get(Meta.LISTED):
             return []
         self._listed.finished()
         return self._released_listed()
 
     def _count_failure(self, failure: Failure) -> None:
-        kind = _failure_kind(failure)
+        url = _failed_request(failure).url
+        kind = failure_kind(failure, url)
         if kind is None:
             return
         self._count(kind)
-        log.info("%s: %s", kind, _failed_request(failure).url)
+        log.info("%s: %s", kind, url)
 
 
 def _failed_request(failure: Failure) -> scrapy.Request:
@@ -509,35 +515,3 @@ def _cutoff(since: datetime | timedelta | str | None) -> datetime | None:
     if isinstance(since, timedelta):
         return datetime.now(UTC) - since
     return parse_moment(since)
-
-
-def _failure_kind(failure: Failure) -> str | None:
-    """The counter a failed request adds to, or None when a middleware counted it already."""
-    exc = failure.value
-    name = type(exc).__name__
-    if ("DNS" in name or "Resolve" in name) and refused_address(
-        urlsplit(_failed_request(failure).url).hostname or ""
-    ):
-        return "blocked/address"  # the resolver refused the answer it was given
-    if isinstance(exc, HttpError):
-        return f"errors/http_{exc.response.status}"
-    message = str(exc)
-    if "max size" in message or "DOWNLOAD_MAXSIZE" in message:
-        return "errors/too_large"  # over DOWNLOAD_MAXSIZE, compressed or not
-    if isinstance(exc, IgnoreRequest):
-        if "robots.txt" in str(exc):
-            return "blocked/robots"
-        return None
-    if "Timeout" in name:
-        return "errors/timeout"
-    if "DNS" in name or "Resolve" in name:
-        return "errors/dns"
-    if "Refused" in name or name in ("ConnectError", "ConnectionRefusedError"):
-        return "errors/connection"
-    if "DataLoss" in name or "ConnectionLost" in name or "ConnectionDone" in name:
-        return "errors/connection_lost"
-    if "Cancelled" in name:
-        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE without a Content-Length
-        # saying so in advance (its Failure carries no message to tell).
-        return "errors/too_large"
-    return f"errors/{name}"

@@ -2,7 +2,8 @@
 
 The names below are imported on first use (PEP 562), so a process that needs only the
 light modules (the extraction workers use `storage.records`, `storage.prepare` and
-`storage.urls`) never loads SQLAlchemy and the models: about 0.4 s and 15 MiB a worker.
+`storage.urls`) never loads SQLAlchemy and the models, the larger part of a worker's
+start-up time and memory (docs/benchmarks.md, "What each change bought").
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
 from storage import blobs, leases
-from storage.engine import build_engine, with_retries, writer
+from storage.engine import build_engine, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
 from storage.migrate import current_revision, upgrade
@@ -39,6 +39,7 @@ from storage.models import (
 )
 from storage.prepare import FetchKind, InvalidFetchError, PreparedFetch, prepare, url_hash
 from storage.records import FetchRecord, Outcome, RecordResult
+from storage.retries import with_retries
 from storage.urls import InvalidURLError, canonicalize_url
 from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
 from storage.writes import SiteCache, latest_content_hashes, write_prepared
@@ -298,9 +299,14 @@ class Archive:
 
     # ------------------------------------------------------------------ site leases
 
-    def acquire_lease(self, site: str, holder: str, ttl: timedelta) -> bool:
-        """Hold the site's crawl lease (see storage.leases); False if another holds it."""
-        return self._transaction(lambda c: leases.acquire(c, site, holder, ttl), what="lease")
+    def acquire_lease(
+        self, site: str, holder: str, ttl: timedelta, *, replacing: str | None = None
+    ) -> bool:
+        """Hold the site's crawl lease (see storage.leases); False if another holds it.
+        `replacing`: a holder known to be dead, whose lease is taken over at once."""
+        return self._transaction(
+            lambda c: leases.acquire(c, site, holder, ttl, replacing=replacing), what="lease"
+        )
 
     def renew_lease(self, site: str, holder: str, ttl: timedelta) -> bool:
         return self._transaction(lambda c: leases.renew(c, site, holder, ttl), what="lease")

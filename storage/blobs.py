@@ -1,8 +1,8 @@
 """Raw page bodies: content-addressed by SHA-256 and zstd-compressed.
 
-zstd level 3 stores the corpus's HTML at about 15% of its size at ~370 MB/s; higher levels
-save a point or two at a third of the speed, and a dictionary trained on other sites' pages
-saved 0.2 points (docs/benchmarks.md), so neither is used.
+zstd at level 3: higher levels save little more at a fraction of the speed, and a
+dictionary trained on other sites' pages saved almost nothing (docs/benchmarks.md,
+"Raw HTML storage"), so neither is used.
 """
 
 from __future__ import annotations

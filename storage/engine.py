@@ -1,23 +1,19 @@
-"""Engines tuned for many concurrent writers, and a retry loop for transient conflicts.
+"""Engines tuned for many concurrent writers (the retry policy is storage.retries).
 
 SQLite allows one writer at a time: every connection runs in WAL mode with a busy timeout,
 write transactions start with BEGIN IMMEDIATE (so two writers never deadlock upgrading
-read locks), and "database is locked" is retried. PostgreSQL conflicts are resolved by
-unique constraints and upserts; serialization failures and deadlocks are retried.
+read locks) and a busy writer is waited for. PostgreSQL conflicts are resolved by unique
+constraints and upserts.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import random
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 __all__ = [
@@ -25,14 +21,8 @@ __all__ = [
     "build_engine",
     "describe_error",
     "dialect_module",
-    "is_transient",
     "normalize_db_url",
-    "with_retries",
 ]
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "newsarchive_write"
@@ -64,7 +54,7 @@ def dialect_module(name: str) -> Any:
     """SQLAlchemy's module for this database, for its INSERT ... ON CONFLICT.
 
     Imported on first use: `sqlalchemy.dialects.postgresql` imports every PostgreSQL
-    driver SQLAlchemy knows (about 50 ms at start-up), which an SQLite archive never needs.
+    driver SQLAlchemy knows, start-up time an SQLite archive does not need to pay.
     """
     return importlib.import_module(
         "sqlalchemy.dialects.postgresql" if name == "postgresql" else "sqlalchemy.dialects.sqlite"
@@ -112,20 +102,6 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_WRITE_OPTION: True})
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True for conflicts that a retry of the whole transaction resolves."""
-    if isinstance(exc, OperationalError):
-        message = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-        if "locked" in message or "busy" in message:
-            return True
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        # serialization_failure, deadlock_detected, unique violation raced by an upsert-free path
-        if sqlstate in ("40001", "40P01"):
-            return True
-    return False
-
-
 def describe_error(exc: BaseException) -> str:
     """One line for an operator: the database's own message, plus SQLite's error name.
 
@@ -141,18 +117,3 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(name, str) and name not in message:
         message += f" ({name})"
     return message
-
-
-def with_retries(work: Callable[[], T], *, attempts: int = 8, what: str = "write") -> T:
-    """Run `work` (one whole transaction), retrying transient conflicts with backoff."""
-    delay = 0.05
-    for attempt in range(1, attempts + 1):
-        try:
-            return work()
-        except DBAPIError as exc:
-            if attempt == attempts or not is_transient(exc):
-                raise
-            log.warning("%s conflicted (%s); retry %d/%d", what, exc.orig, attempt, attempts)
-            time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
-            delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")

@@ -24,7 +24,7 @@ FORMATS = ("jsonl", "csv", "parquet", "warc")
 _LIST_KEYS = ("authors", "tags", "changed_fields")
 _DATE_KEYS = ("published", "modified", "first_seen", "last_seen", "fetched_at")
 PARQUET_ROW_GROUP = 1000
-# Versions whose bodies are read with one query (bodies are ~0.3 MB each decompressed).
+# Versions whose bodies are read with one query: raw pages are large once decompressed.
 WARC_CHUNK = 50
 
 

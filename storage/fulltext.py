@@ -283,8 +283,9 @@ def _sqlite_search_sql(extra: str, collapse: bool) -> str:
     """Rank, filter and paginate first; snippets (which re-read documents) only for the page.
 
     The common case (no filters, no collapsing) lets FTS5 rank and cut to the page on its
-    own before anything is joined: on 20,000 articles a word found in all of them takes
-    16 ms that way against 140 ms when every match is joined first.
+    own before anything is joined, which for a word found in every article is several times
+    faster than joining every match first (docs/benchmarks.md, "Figures behind choices in
+    the code").
     """
     bm25 = "bm25(snapshot_fts, 10.0, 1.0, 3.0)"
     joins = (
@@ -359,7 +360,7 @@ def search(
     )
     joins = "JOIN snapshots s ON s.id = a.latest_snapshot_id JOIN sites si ON si.id = a.site_id"
     if not extra and not collapse_duplicates:
-        # Rank on articles alone, then join only the page's rows (-28% measured).
+        # Rank on articles alone, then join only the page's rows (docs/benchmarks.md).
         page = (
             "top AS (SELECT a.id, ts_rank(a.search_vector, q.query) AS score "
             "FROM q, articles a WHERE a.search_vector @@ q.query "

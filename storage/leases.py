@@ -37,9 +37,19 @@ def _now(conn: Connection) -> Any:
     return datetime.now(UTC)
 
 
-def acquire(conn: Connection, site: str, holder: str, ttl: timedelta) -> bool:
-    """Take the site's lease for `holder` unless someone else holds an unexpired one."""
+def acquire(
+    conn: Connection, site: str, holder: str, ttl: timedelta, *, replacing: str | None = None
+) -> bool:
+    """Take the site's lease for `holder` unless someone else holds an unexpired one.
+
+    `replacing` names a holder the caller knows to be dead (a process of its own machine
+    that no longer exists): its lease is taken over at once, and only if it still holds
+    it, so a holder that renewed or released meanwhile is never displaced by mistake.
+    """
     now = _now(conn)
+    takeable = (_leases.c.expires_at < now) | (_leases.c.holder == holder)
+    if replacing is not None:
+        takeable = takeable | (_leases.c.holder == replacing)
     insert = dialect_module(conn.dialect.name).insert
     statement = insert(_leases).values(
         site=site, holder=holder, acquired_at=now, expires_at=now + ttl
@@ -51,7 +61,7 @@ def acquire(conn: Connection, site: str, holder: str, ttl: timedelta) -> bool:
             "acquired_at": statement.excluded.acquired_at,
             "expires_at": statement.excluded.expires_at,
         },
-        where=(_leases.c.expires_at < now) | (_leases.c.holder == holder),
+        where=takeable,
     )
     return conn.execute(take_over.returning(_leases.c.holder)).first() is not None
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import Connection
 
-from storage.engine import with_retries, writer
+from storage.engine import writer
 from storage.migrations import HEAD_REVISION
+from storage.retries import with_retries
 
 __all__ = ["SchemaTooNewError", "current_revision", "script_location", "upgrade"]
 

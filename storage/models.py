@@ -87,7 +87,7 @@ class JSONDocument(TypeDecorator[Any]):
 
     The PostgreSQL type is looked up only when a PostgreSQL connection asks for it:
     importing `sqlalchemy.dialects.postgresql` imports every PostgreSQL driver SQLAlchemy
-    knows (about 50 ms at start-up), which an SQLite archive never needs.
+    knows, start-up time an SQLite archive does not need to pay.
     """
 
     impl = JSON()
@@ -102,7 +102,7 @@ class JSONDocument(TypeDecorator[Any]):
 
 
 # Plain Core tables, not ORM models: every query and write is a Core statement, and
-# importing sqlalchemy.orm cost `newsarchive crawl` about 0.1 s of start-up for nothing.
+# importing sqlalchemy.orm only slowed `newsarchive crawl`'s start-up (docs/benchmarks.md).
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -154,7 +154,7 @@ article_table = Table(
 )
 
 # LSH band keys of each article's latest body: articles sharing a key are candidates for
-# one duplicate group (storage.fingerprint).
+# one duplicate group (storage.near_duplicates).
 band_table = Table(
     "article_bands",
     metadata,

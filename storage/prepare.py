@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from storage import blobs
-from storage.content import NormalizedContent, normalize_article, normalize_line, to_utc
-from storage.fingerprint import signature
+from storage.near_duplicates import signature
 from storage.records import ExtractedArticle, FetchRecord
 from storage.urls import InvalidURLError, canonicalize_url, story_key
+from storage.versioning import NormalizedContent, normalize_article, normalize_line, to_utc
 
 __all__ = ["FetchKind", "InvalidFetchError", "PreparedFetch", "clean_text", "prepare", "url_hash"]
 
@@ -112,7 +112,7 @@ class PreparedFetch:
         """Drop the raw body once it is hashed and compressed: all a write needs is the
         hash, the size and the compressed copy. The extraction workers do this before
         sending a page back, so the crawler process neither receives nor holds the
-        uncompressed HTML (23 MB of the 81 corpus pages, about 4x their compressed size).
+        uncompressed HTML, several times the size of the compressed copy.
         """
         if self.record.body and self.compressed is not None and self._sha256 is not None:
             self._body_size = len(self.record.body)

@@ -1,22 +1,20 @@
 """A brand-new SQLite archive, created from a snapshot of the migrated schema.
 
-Creating an archive through Alembic cost the first crawl 0.2-0.3 s of start-up: Alembic's
-import pulls in the DDL modules of every database, Mako and the PostgreSQL drivers, for a
-schema that comes out the same every time. A database with no tables at all therefore gets
-the statements the migrations leave in `sqlite_master` (recorded in
-`migrations/sqlite_head.json`) and the head revision, in one write transaction, so a crash
-midway leaves it empty. Every other database (older, partly created by something else,
-PostgreSQL) is migrated by Alembic as before.
+Creating an archive through Alembic was a large part of a first crawl's start-up
+(docs/benchmarks.md, "What each change bought"): Alembic's import pulls in the DDL modules
+of every database, Mako and the PostgreSQL drivers, for a schema that comes out the same
+every time. A database with no tables at all therefore gets the statements the migrations
+leave in `sqlite_master` (recorded in `migrations/sqlite_head.json`) and the head revision,
+in one write transaction, so a crash midway leaves it empty. Every other database (older,
+partly created by something else, PostgreSQL) is migrated by Alembic as before.
 
-tests/test_migrations.py checks that the snapshot equals what the migrations create;
-after adding a migration, rewrite it with `python -m storage.sqlite_schema`.
+tests/storage/test_migrations.py checks that the snapshot equals what the migrations create;
+after adding a migration, rewrite it with `python -m storage.schema_snapshot`.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -60,28 +58,3 @@ def create_at_head(conn: Connection, head: str) -> bool:
         conn.exec_driver_sql(statement)
     conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": revision})
     return True
-
-
-def _write_snapshot() -> None:
-    """Migrate a scratch database with Alembic and record its schema."""
-    from storage.engine import build_engine
-    from storage.migrate import upgrade
-    from storage.migrations import HEAD_REVISION
-
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = build_engine(f"sqlite:///{tmp}/schema.db")
-        try:
-            upgrade(engine, from_snapshot=False)
-            with engine.connect() as conn:
-                statements = schema_statements(conn)
-        finally:
-            engine.dispose()
-    SNAPSHOT.write_text(
-        json.dumps({"revision": HEAD_REVISION, "statements": statements}, indent=1) + "\n",
-        encoding="utf-8",
-    )
-    sys.stdout.write(f"wrote {SNAPSHOT} ({len(statements)} statements, {HEAD_REVISION})\n")
-
-
-if __name__ == "__main__":
-    _write_snapshot()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,12 +39,13 @@ class FieldDiff:
 
 
 def diff_words(old: str, new: str) -> tuple[Segment, ...]:
-    """Segments that turn `old` into `new`, compared word by word."""
+    """Segments that turn `old` into `new`, compared word by word; consecutive changed
+    words are one change, as `git diff --word-diff` shows them."""
     a = _TOKEN_RE.findall(old)
     b = _TOKEN_RE.findall(new)
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     segments: list[Segment] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _grouped(matcher.get_opcodes(), a):
         if tag == "equal":
             segments.append(Segment("equal", "".join(a[i1:i2])))
             continue
@@ -58,6 +60,33 @@ def diff_words(old: str, new: str) -> tuple[Segment, ...]:
         elif added:
             segments.append(Segment("equal", added))
     return tuple(segments)
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _grouped(opcodes: Sequence[Opcode], a: list[str]) -> list[Opcode]:
+    """Changes separated only by spaces merge into one replacement, so a rewritten phrase
+    reads [-old words-]{+new words+}, not one bracket pair per word. A line break keeps
+    two changes apart, so paragraphs stay visible."""
+    merged: list[Opcode] = []
+    for opcode in opcodes:
+        tag, _, i2, _, j2 = opcode
+        if (
+            tag != "equal"
+            and len(merged) >= 2
+            and merged[-2][0] != "equal"
+            and merged[-1][0] == "equal"
+            and all(
+                token.isspace() and "\n" not in token for token in a[merged[-1][1] : merged[-1][2]]
+            )
+        ):
+            merged.pop()
+            start = merged.pop()
+            merged.append(("replace", start[1], i2, start[3], j2))
+        else:
+            merged.append(opcode)
+    return merged
 
 
 def _marked(op: Op, text: str, *, keep_space: bool) -> list[Segment]:

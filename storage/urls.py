@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 __all__ = [
     "InvalidURLError",
+    "canonical_or_none",
     "canonicalize_url",
     "is_tracking_parameter",
     "registrable_domain",
@@ -82,30 +83,6 @@ _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "vero_", "oly_",
 
 # Hosts that serve the same site as their bare domain.
 _ALIAS_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
-
-# Platforms whose subdomains are different publishers' sites.
-_SHARED_PLATFORMS = (
-    "github.io",
-    "gitlab.io",
-    "substack.com",
-    "blogspot.com",
-    "wordpress.com",
-    "tumblr.com",
-    "medium.com",
-    "netlify.app",
-    "vercel.app",
-    "pages.dev",
-    "herokuapp.com",
-    "ghost.io",
-    "wixsite.com",
-    "squarespace.com",
-    "typepad.com",
-    "livejournal.com",
-)
-
-# Second-level labels under which country-code registries sell names (example.co.uk).
-_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go", "gob"})
-
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/:@!$'()*+,;-._~?"
@@ -215,6 +192,14 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, "&".join(fields), ""))
 
 
+def canonical_or_none(url: str) -> str | None:
+    """The canonical URL, or None for a string that is not an archivable address."""
+    try:
+        return canonicalize_url(url)
+    except InvalidURLError:
+        return None
+
+
 def _bare_host(host: str) -> str:
     for prefix in _ALIAS_HOST_PREFIXES:
         if host.startswith(prefix) and host.count(".") >= 2:
@@ -225,8 +210,12 @@ def _bare_host(host: str) -> str:
 def registrable_domain(host: str) -> str:
     """The part of a host name a publisher registers (news.bbc.co.uk -> bbc.co.uk).
 
-    A heuristic without the public suffix list: two labels, or three under a
-    country-code second level such as `co.uk`. IP literals are their own domain.
+    By the public suffix list, its private section included, so that hosting platforms
+    that list themselves there (alice.github.io, bob.blogspot.com) are one site per
+    publisher. The list is the copy bundled with the `tld` package, never fetched at run
+    time; a host under a suffix it does not know (`.example`, `.test`, an intranet name)
+    follows the list's default rule, the last two labels. IP literals are their own
+    domain.
     """
     host = host.lower().rstrip(".")
     if host.startswith("["):
@@ -237,10 +226,12 @@ def registrable_domain(host: str) -> str:
         pass
     else:
         return host
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    from tld import get_fld  # the list is loaded only in the processes that need it
+
+    domain = get_fld(host, fix_protocol=True, fail_silently=True)
+    if isinstance(domain, str) and domain:
+        return domain
+    return ".".join(host.split(".")[-2:])
 
 
 def _host_and_port(url: str) -> tuple[str, int | None]:
@@ -256,8 +247,9 @@ def _host_and_port(url: str) -> tuple[str, int | None]:
 def same_site(url_a: str, url_b: str) -> bool:
     """True when two URLs belong to one publisher's site (www/m/amp hosts included).
 
-    Hosts under a shared hosting platform (alice.github.io, bob.substack.com) are separate
-    publishers, and so are two ports of one host (two local sites on 127.0.0.1).
+    Hosts under a hosting platform in the public suffix list (alice.github.io,
+    bob.github.io) are separate publishers, and so are two ports of one host (two local
+    sites on 127.0.0.1).
     """
     host_a, port_a = _host_and_port(url_a)
     host_b, port_b = _host_and_port(url_b)
@@ -265,13 +257,7 @@ def same_site(url_a: str, url_b: str) -> bool:
         return False
     if _bare_host(host_a) == _bare_host(host_b):
         return True
-    if _on_shared_platform(host_a) or _on_shared_platform(host_b):
-        return False
     return registrable_domain(host_a) == registrable_domain(host_b)
-
-
-def _on_shared_platform(host: str) -> bool:
-    return any(host == s or host.endswith("." + s) for s in _SHARED_PLATFORMS)
 
 
 def story_key(final_url: str, declared_canonical: str | None) -> str:

@@ -15,9 +15,7 @@ from sqlalchemy import bindparam, case, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from storage import blobs
-from storage.content import changed_fields
 from storage.engine import dialect_module
-from storage.fingerprint import THRESHOLD, band_keys, similarity
 from storage.fulltext import index_snapshot
 from storage.models import (
     alias_table as _aliases,
@@ -27,8 +25,10 @@ from storage.models import (
     site_table as _sites,
     snapshot_table as _snapshots,
 )
+from storage.near_duplicates import THRESHOLD, band_keys, similarity
 from storage.prepare import FetchKind, PreparedFetch, url_hash
 from storage.records import Outcome, RecordResult
+from storage.versioning import changed_fields
 
 __all__ = ["SiteCache", "write_prepared"]
 
@@ -109,7 +109,8 @@ class _Statements:
         self.bands_delete = delete(_bands).where(_bands.c.article_id == bindparam("p_id"))
         self.bands_insert = insert(_bands)
         # A plain join: an IN (subquery ... LIMIT) made PostgreSQL's generic plan (used
-        # once psycopg prepares the statement) scan every band row (18.8 ms vs 0.2 ms).
+        # once psycopg prepares the statement) scan every band row (docs/benchmarks.md,
+        # "Figures behind choices in the code").
         self.candidates = (
             select(a.c.id, a.c.minhash, a.c.duplicate_group)
             .select_from(_bands.join(a, a.c.id == _bands.c.article_id))

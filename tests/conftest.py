@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
-from crawler.siteserver import SiteServer
+from crawler.demo.siteserver import SiteServer
 from storage import Archive, ExtractedArticle, FetchRecord
 from tests.corpus import CorpusPage, bundled_pages, full_corpus_pages, missing_full_corpus
 
@@ -156,7 +156,7 @@ from tests.corpus_site import corpus_site  # noqa: E402, F401
 @pytest.fixture
 def demo() -> Iterator[SiteServer]:
     """The bundled demo newspaper (day 1) on 127.0.0.1, for crawl and scheduler tests."""
-    from crawler.demo_site import demo_routes
+    from crawler.demo.newspaper import demo_routes
 
     server = SiteServer({}).start()
     server.set_routes(demo_routes(server.url, day=1))

@@ -37,7 +37,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import lxml.html
 import pytest
 
-from crawler.siteserver import Route, SiteServer
+from crawler.demo.siteserver import Route, SiteServer
 from tests.corpus import CorpusPage, bundled_pages
 
 __all__ = [
@@ -348,7 +348,7 @@ _PDF = (
 
 
 def _etag(body: bytes) -> str:
-    """The same validator format as crawler.siteserver, for routes served by handlers."""
+    """The same validator format as crawler.demo.siteserver, for routes served by handlers."""
     return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
 
 

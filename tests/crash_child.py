@@ -1,4 +1,4 @@
-"""Processes that kill themselves with SIGKILL at chosen moments, for tests/test_crash_safety.py.
+"""Processes that SIGKILL themselves at chosen moments (tests/running/test_crash_safety.py).
 
 A kill from outside lands wherever the victim happens to be; these land at exact places,
 so a test can say which moment it covered:

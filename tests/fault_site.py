@@ -31,8 +31,8 @@ from types import MappingProxyType
 import brotli
 import zstandard
 
-from crawler.demo_site import SITE_DIR
-from crawler.siteserver import Route, SiteServer
+from crawler.demo.newspaper import SITE_DIR
+from crawler.demo.siteserver import Route, SiteServer
 
 # What the crawl's settings must be for the expectations below to hold.
 TIMEOUT = 3.0  # DOWNLOAD_TIMEOUT

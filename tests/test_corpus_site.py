@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import lxml.etree
 import pytest
 
-from crawler.analysis import FetchedPage, PageAnalysis, PageRules, analyze_page
-from crawler.siteserver import Route
+from crawler.analysis.page import FetchedPage, PageAnalysis, PageRules, analyze_page
+from crawler.demo.siteserver import Route
 from tests.corpus_site import (
     CorpusSite,
     RunningCorpusSite,
@@ -52,7 +52,7 @@ def day2(site: CorpusSite) -> dict[str, Route]:
 
 
 def lookup(routes: Mapping[str, Route], url_or_path: str) -> str | None:
-    """The route key crawler.siteserver would answer with: path+query, then path."""
+    """The route key crawler.demo.siteserver would answer with: path+query, then path."""
     parts = urlsplit(url_or_path)
     key = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if key in routes:

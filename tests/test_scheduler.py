@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.siteserver import SiteServer
+from crawler.demo.siteserver import SiteServer
 from scheduler import SchedulerService, open_scheduler
 from storage import Archive
 
@@ -248,7 +248,7 @@ def test_invalid_schedules_stop_the_service_at_start(
 
 
 def test_defaults_schedule_applies_to_sites_without_one(tmp_path: Path) -> None:
-    from crawler.sites import load_sites
+    from crawler.config.sites import load_sites
 
     sites = tmp_path / "sites.toml"
     sites.write_text(

@@ -35,7 +35,7 @@ from pathlib import Path
 from process_tree import run_measured  # tests/bench is on sys.path when run as a script
 from report_file import machine_line, spread, write_block
 
-from crawler.siteserver import Route, SiteServer
+from crawler.demo.siteserver import Route, SiteServer
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))

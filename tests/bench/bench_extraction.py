@@ -2,7 +2,7 @@
 
 Scores 4-word-shingle F1 against each page's `expected.txt` for
   (a) plain `trafilatura.bare_extraction(html, with_metadata=True)`, one process;
-  (b) newsarchive's page analysis (`crawler.analysis.analyze_page`), one process;
+  (b) newsarchive's page analysis (`crawler.analysis.page.analyze_page`), one process;
   (c) the whole pipeline: the corpus served on 127.0.0.1, `newsarchive crawl`, and the
       text read back from the archive;
 and times (a), (b), the crawl, and a second crawl with nothing changed. Writes its block of
@@ -31,8 +31,8 @@ from pathlib import Path
 import trafilatura
 from report_file import spread, write_block  # tests/bench is on sys.path as a script
 
-from crawler.analysis import FetchedPage, PageRules, analyze_page
-from crawler.siteserver import Route, SiteServer
+from crawler.analysis.page import FetchedPage, PageRules, analyze_page
+from crawler.demo.siteserver import Route, SiteServer
 from storage import Archive
 
 REPO = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from pathlib import Path
 from process_tree import Measured, run_measured  # tests/bench is on sys.path as a script
 from report_file import machine_line, write_block
 
-from crawler.siteserver import Route, SiteServer
+from crawler.demo.siteserver import Route, SiteServer
 
 BIN = Path(sys.executable).parent
 MIB = 1024 * 1024

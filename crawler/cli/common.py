@@ -1,0 +1,193 @@
+"""What every command shares: one-line errors with the documented exit codes, output for
+people and for scripts, parameter types, and opening the archive or the sites file.
+
+Data goes to standard output (tables on a terminal, `--format json` for scripts); logs,
+warnings and errors go to standard error, so pipes stay clean. Expected failures (unknown
+URL, bad query, unreachable database) end with one line on stderr and a non-zero exit,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from crawler.config.timespec import parse_duration, parse_moment
+from crawler.running.exit_codes import EXIT_FAILURE, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from storage.archive import Archive
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_DB = "sqlite:///archive.db"
+DEFAULT_SITES = "sites.toml"
+
+
+class Moment(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter for dates and durations (see crawler.config.timespec)."""
+
+    name = "DATE|DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MOMENT = Moment()
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter for durations: 30s, 5m, 2h."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one-line messages with the documented exit codes."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            expected = _expected_failure(exc)
+            if expected is None:
+                raise
+            fail(*expected)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _expected_failure(exc: Exception) -> tuple[str, int] | None:
+    """The message and exit code of a failure the CLI expects, or None for a bug.
+
+    The exception types are imported only once something has failed: importing them up
+    front loaded SQLAlchemy before `crawl` could start its first extraction worker.
+    """
+    if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
+        return None  # click's own: it reports them itself
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.archive import ArchiveMissingError, ArticleNotFoundError
+    from storage.engine import DatabaseURLError, describe_error
+    from storage.migrate import SchemaTooNewError
+    from storage.query_syntax import QuerySyntaxError
+
+    if isinstance(exc, ArticleNotFoundError):
+        return (exc.args[0] if exc.args else "not found"), EXIT_FAILURE
+    if isinstance(exc, ArchiveMissingError | SchemaTooNewError):
+        return str(exc), EXIT_FAILURE
+    if isinstance(exc, QuerySyntaxError):
+        return f"bad search query: {exc}", EXIT_USAGE
+    if isinstance(exc, DatabaseURLError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {describe_error(exc)}", EXIT_FAILURE
+    return None
+
+
+@contextmanager
+def open_archive(ctx: click.Context) -> Iterator[Archive]:
+    """The archive for a query command: a mistyped --db is an error, never a new file."""
+    from storage.archive import Archive
+
+    archive = Archive(ctx.obj["db"], create=False)
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def fmt_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def format_option(*choices: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    default = choices[0]
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="table/text for people, json for scripts",
+    )
+
+
+def load_sites_file(ctx: click.Context, required: bool) -> Any:
+    """The sites file, or None when it is absent and only URLs were asked for."""
+    from pathlib import Path
+
+    from crawler.config.sites import SitesConfigError, load_sites
+
+    path = ctx.obj["sites"]
+    if not required and not Path(path).exists():
+        return None
+    try:
+        return load_sites(path)
+    except SitesConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    raise AssertionError("unreachable")
+
+
+def setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"-s {pair!r}: expected NAME=VALUE", EXIT_USAGE)
+        overrides[name.strip()] = value
+    return overrides

@@ -1,0 +1,222 @@
+"""`newsarchive crawl`: crawl sites from the sites file, or bare URLs, in this process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from crawler import speedups
+from crawler.cli.common import (
+    MOMENT,
+    fail,
+    format_option,
+    handle_errors,
+    load_sites_file,
+    print_json,
+    setting_overrides,
+)
+from crawler.config.timespec import format_duration
+from crawler.running.exit_codes import EXIT_BUSY, EXIT_FAILURE, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from crawler.config.sites import SiteConfig
+    from crawler.running.runner import CrawlResult
+    from crawler.running.site_leases import SiteLeases
+    from crawler.runtime.workers import ExtractionPool
+
+log = logging.getLogger("newsarchive")
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, metavar="SITE|URL...")
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="override a Scrapy setting for this run (highest priority, as scrapy crawl -s)",
+)
+@click.option("--max-pages", type=click.IntRange(1), help="stop requesting pages after N")
+@click.option(
+    "--since", type=MOMENT, help="skip sitemap/feed items older than this (2d, 2026-11-01)"
+)
+@click.option("--max-depth", type=click.IntRange(0, 50), help="link-following depth for this run")
+@click.option(
+    "--wait", is_flag=True, help="if a site is being crawled (e.g. by the scheduler), wait for it"
+)
+@format_option("text", "json")
+@click.pass_context
+@handle_errors
+def crawl(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    settings: tuple[str, ...],
+    max_pages: int | None,
+    since: datetime | None,
+    max_depth: int | None,
+    wait: bool,
+    fmt: str,
+) -> None:
+    """Crawl sites from the sites file, or bare URLs (an ad-hoc site on that one host).
+
+    Exit status 0 when every run finished, even with page-level errors (they are
+    counted); 1 when a run failed (e.g. the database), 2 for bad arguments or config, 3 when
+    a site is already being crawled (by the scheduler or another command; see --wait).
+    """
+    from crawler.config.sites import SitesConfigError, resolve_targets
+    from crawler.runtime.workers import pool_for_overrides
+
+    needs_file = any("://" not in target for target in targets)
+    sites = load_sites_file(ctx, required=needs_file)
+    try:
+        configs = resolve_targets(targets, sites)
+    except SitesConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    overrides = setting_overrides(settings)
+    # One extraction worker starts now, on the core this process's imports (Scrapy,
+    # SQLAlchemy: most of the start-up) leave idle; the others start with the engine.
+    pool = pool_for_overrides(overrides)
+    if pool is not None and speedups.boot_a_worker_first():
+        pool.boot(1)
+    try:
+        _crawl(ctx, configs, overrides, max_pages, since, max_depth, wait, fmt, pool)
+    finally:
+        if pool is not None:
+            pool.close_unused()
+
+
+def _crawl(
+    ctx: click.Context,
+    configs: list[SiteConfig],
+    overrides: dict[str, str],
+    max_pages: int | None,
+    since: datetime | None,
+    max_depth: int | None,
+    wait: bool,
+    fmt: str,
+    pool: ExtractionPool | None,
+) -> None:
+    from crawler.config.sites import SitesConfigError
+    from crawler.running.runner import build_settings, run_crawls
+    from crawler.running.site_leases import SiteBusyError, SiteLeases
+    from storage.archive import Archive
+
+    if max_depth is not None:
+        configs = [replace(c, max_depth=max_depth) for c in configs]
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        fail("the same site is named twice", EXIT_USAGE)
+    verbose = ctx.obj.get("verbose", 0)
+    try:
+        scrapy_settings = build_settings(
+            ctx.obj["db"],
+            overrides,
+            sites_path=ctx.obj["sites"],
+            max_pages=max_pages,
+            log_level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)],
+        )
+    except SitesConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    # Open (and migrate) the archive once up front: a bad --db fails here, in one line.
+    Archive(ctx.obj["db"]).close()
+    leases = SiteLeases(ctx.obj["db"], names)
+    try:
+        leases.acquire(
+            wait=wait,
+            on_wait=lambda busy: click.echo(f"waiting: {busy}", err=True),
+        )
+    except SiteBusyError as exc:
+        fail(f"{exc}; try again later or use --wait", EXIT_BUSY)
+    try:
+        _interrupt_orphaned_runs(ctx.obj["db"], names, leases.holder)
+        results = run_crawls(
+            configs, scrapy_settings, since=since, progress=sys.stderr.isatty(), pool=pool
+        )
+    except SitesConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        _release_leases(leases)
+    for result in results:
+        click.echo(summary_line(result), err=True)
+    for result in results:
+        if result.error:
+            click.echo(f"error: {result.site}: {result.error}", err=True)
+    if fmt == "json":
+        print_json(
+            [
+                {
+                    "site": r.site,
+                    "run_id": r.run_id,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "error": r.error,
+                    "counters": r.counters,
+                }
+                for r in results
+            ]
+        )
+    ctx.obj["exit_at_once"] = True
+    if any(r.status != "succeeded" for r in results):
+        sys.exit(EXIT_FAILURE)
+
+
+def _interrupt_orphaned_runs(db_url: str, sites: list[str], holder: str) -> None:
+    """Runs of these sites left `running` by a crawl that died (SIGKILL, OOM killer, power
+    cut) are marked interrupted, now that this crawl holds the sites' leases: no live
+    crawl can own them, and without this they would stay `running` for good unless a
+    scheduling service happened to start."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.archive import Archive
+    from storage.engine import describe_error
+
+    try:
+        with Archive(db_url, migrate=False) as archive:
+            for run_id, site in archive.interrupt_orphaned_runs(sites, holder=holder):
+                log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
+    except SQLAlchemyError as exc:  # housekeeping: the crawl itself may still go on
+        log.warning("could not close the runs of dead crawls: %s", describe_error(exc))
+
+
+def _release_leases(leases: SiteLeases) -> None:
+    """Give the sites' leases back. One that cannot be (the database stopped taking writes:
+    a full disk) lapses by itself within its time to live, and must not hide how the
+    crawl went behind a database error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.engine import describe_error
+
+    try:
+        leases.release()
+    except SQLAlchemyError as exc:
+        log.warning(
+            "could not release the crawl leases (they lapse within %s): %s",
+            format_duration(leases.ttl),
+            describe_error(exc),
+        )
+
+
+def summary_line(result: CrawlResult) -> str:
+    """One line per run for logs and pipes: the counters people look at first."""
+    c = result.counters
+    errors = sum(c.get("errors", {}).values())
+    return (
+        f"run {result.run_id} {result.site}: {result.status}; "
+        f"{c.get('pages_fetched', 0)} pages, "
+        f"{c.get('articles_new', 0)} new, {c.get('articles_changed', 0)} changed, "
+        f"{c.get('articles_unchanged', 0)} unchanged ({c.get('checked_304', 0)} by 304), "
+        f"{c.get('not_article', 0)} not articles, {errors} errors"
+        + (f" {_flat(c.get('errors', {}))}" if errors else "")
+        + "".join(f"; WARNING: {flag}" for flag in c.get("flags", []))
+    )
+
+
+def _flat(values: Mapping[str, Any]) -> str:
+    return "(" + ", ".join(f"{k}={v}" for k, v in sorted(values.items())) + ")"

@@ -1,0 +1,68 @@
+"""`newsarchive export`: the archive as JSON Lines, CSV, Parquet or WARC, streamed."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import IO
+
+import click
+
+from crawler.cli.common import (
+    MOMENT,
+    fail,
+    handle_errors,
+    open_archive,
+    stdout_is_terminal,
+)
+from crawler.running.exit_codes import EXIT_USAGE
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "warc"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option("--all-versions", is_flag=True, help="one record per version instead of per article")
+@click.option("--site", help="only this site")
+@click.option("--since", type=MOMENT, help="only versions recorded since this date or duration")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="file (default: stdout)"
+)
+@click.pass_context
+@handle_errors
+def export(
+    ctx: click.Context,
+    fmt: str,
+    all_versions: bool,
+    site: str | None,
+    since: datetime | None,
+    output: str | None,
+) -> None:
+    """Stream the archive as JSON Lines, CSV, Parquet or WARC."""
+    from storage.export import export as run_export
+
+    binary = fmt in ("parquet", "warc")
+    if output is None and binary and stdout_is_terminal():
+        fail(f"{fmt} is binary: use --output FILE or redirect stdout", EXIT_USAGE)
+    with open_archive(ctx) as archive:
+        if output is None:
+            count = run_export(
+                archive, fmt, sys.stdout.buffer, all_versions=all_versions, site=site, since=since
+            )
+            sys.stdout.buffer.flush()
+        else:
+            out: IO[bytes]
+            try:
+                out = open(output, "wb")  # noqa: SIM115 - closed below; errors reported first
+            except OSError as exc:
+                fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+            with out:
+                count = run_export(
+                    archive, fmt, out, all_versions=all_versions, site=site, since=since
+                )
+    unit = "versions" if all_versions else "articles"
+    click.echo(f"exported {count} {unit} as {fmt}", err=True)

@@ -1,0 +1,42 @@
+"""The `newsarchive` group: the options every command shares (`--db`, `--sites`, `-v`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from crawler.cli.common import DEFAULT_DB, DEFAULT_SITES
+from crawler.keys import Env
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar=Env.DB,
+    default=DEFAULT_DB,
+    show_default=True,
+    help="archive database URL: sqlite:///FILE or postgresql://HOST/DB (env NEWSARCHIVE_DB)",
+)
+@click.option(
+    "--sites",
+    envvar=Env.SITES,
+    default=DEFAULT_SITES,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="site configuration file (env NEWSARCHIVE_SITES)",
+)
+@click.option("-v", "--verbose", count=True, help="more log output on stderr (-vv for debug)")
+@click.version_option(package_name="newsarchive")
+@click.pass_context
+def cli(ctx: click.Context, db: str, sites: str, verbose: int) -> None:
+    """Crawl news sites into a versioned archive and query it."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    ctx.obj["sites"] = sites
+    ctx.obj["verbose"] = verbose

@@ -1,0 +1,144 @@
+"""`newsarchive stats` and `runs`: what the archive holds and how its crawls went."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from crawler.cli.common import (
+    console,
+    fmt_time,
+    format_option,
+    handle_errors,
+    open_archive,
+    print_json,
+)
+
+
+@click.command()
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def stats(ctx: click.Context, fmt: str) -> None:
+    """Counts of articles, versions, sites, runs, duplicates and stored HTML; health flags."""
+    with open_archive(ctx) as archive:
+        data = archive.stats()
+        # The health flags of each site's latest run (crawler.runtime.health).
+        data["flags"] = {
+            site: flags
+            for site in data["per_site"]
+            if (latest := archive.runs(site=site, limit=1))
+            and (flags := list(latest[0].counters.get("flags", [])))
+        }
+    if fmt == "json":
+        print_json(data)
+        return
+    from rich.table import Table
+
+    raw, stored = data["raw_html_bytes"], data["stored_html_bytes"]
+    ratio = f" ({stored / raw:.1%} of {raw:,} raw bytes)" if raw else ""
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in ("articles", "snapshots", "sites", "runs", "duplicate_groups", "blobs"):
+        table.add_row(key.replace("_", " "), f"{data[key]:,}")
+    table.add_row("stored HTML", f"{stored:,} bytes{ratio}")
+    table.add_row("first seen", fmt_time(data["first_seen"]))
+    table.add_row("last seen", fmt_time(data["last_seen"]))
+    for site, count in data["per_site"].items():
+        table.add_row(f"  site {site}", f"{count:,}")
+    for site, flags in data["flags"].items():
+        table.add_row(f"  ⚠ {site}", "; ".join(flags))
+    console().print(table)
+
+
+@click.command()
+@click.option("--site", help="only this site")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
+    """Recent crawl runs, newest first, with their counters."""
+    with open_archive(ctx) as archive:
+        found = archive.runs(site=site, limit=limit)
+    if fmt == "json":
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "site": r.site,
+                    "trigger": r.trigger,
+                    "status": r.status,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "counters": r.counters,
+                    "error": r.error,
+                }
+                for r in found
+            ]
+        )
+        return
+    if not found:
+        click.echo("no runs recorded", err=True)
+        return
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("site", overflow="ellipsis", max_width=18)
+    for column in ("status", "started", "took"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("counters", ratio=1)
+    for r in found:
+        counters = _run_summary(r.counters)
+        took = (
+            f"{(r.finished_at - r.started_at).total_seconds():.0f} s"
+            if r.finished_at and r.started_at
+            else "-"
+        )
+        table.add_row(
+            str(r.id),
+            r.site,
+            f"{r.status}\n{r.trigger}",
+            r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
+            took,
+            "; ".join(filter(None, [counters, r.error or ""])),
+        )
+    console().print(table)
+
+
+_SUMMARY_KEYS = (
+    ("pages_fetched", "pages"),
+    ("articles_new", "new"),
+    ("articles_changed", "changed"),
+    ("articles_unchanged", "unchanged"),
+    ("not_article", "not articles"),
+)
+
+
+def _run_summary(counters: dict[str, Any]) -> str:
+    """The counters people scan first; `runs --format json` has all of them."""
+    if "pages_fetched" not in counters:
+        return ", ".join(f"{k}={v}" for k, v in _flat_counters(counters))
+    parts = [f"{label} {counters.get(key, 0):,}" for key, label in _SUMMARY_KEYS]
+    errors = counters.get("errors", {})
+    total = sum(v for v in errors.values() if isinstance(v, int))
+    if total:
+        worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
+        parts.append(f"errors {total:,} (" + ", ".join(f"{k} {v}" for k, v in worst) + ")")
+    summary = ", ".join(parts)
+    flags = counters.get("flags") or []
+    return summary + "".join(f"\n⚠ {flag}" for flag in flags)
+
+
+def _flat_counters(counters: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested counters (errors.timeout) as sorted dotted pairs for a table cell."""
+    flat: list[tuple[str, Any]] = []
+    for key, value in sorted(counters.items()):
+        if isinstance(value, dict):
+            flat.extend(_flat_counters(value, f"{prefix}{key}."))
+        else:
+            flat.append((f"{prefix}{key}", value))
+    return flat

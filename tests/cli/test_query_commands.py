@@ -1,0 +1,218 @@
+"""The `newsarchive` command line over a real archive (the demo stories)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+from crawler.cli.articles import safe_for_terminal
+from storage import Archive
+from tests import REPO
+from tests.demo_stories import load_demo
+
+ROOT = REPO
+STRIKE = "https://www.harbor-times.example/2026/11/02/port-strike-ends.html"
+
+
+@pytest.fixture
+def demo_db(db_url: str) -> str:
+    with Archive(db_url) as archive:
+        load_demo(archive)
+    return db_url
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", db, *args], obj={}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_search_json(demo_db: str) -> None:
+    code, out, _ = run(demo_db, "search", "comet", "--format", "json")
+    assert code == 0
+    hits = json.loads(out)
+    assert len(hits) == 2
+    for key in ("url", "title", "published", "snippet", "score"):
+        assert key in hits[0]
+    assert "<mark>" in hits[0]["snippet"].lower()
+    code, out, _ = run(demo_db, "search", "comet", "--collapse", "--format", "json")
+    assert len(json.loads(out)) == 1
+    code, out, _ = run(demo_db, "search", "comet", "--site", "valley-post", "--format", "json")
+    assert [h["site"] for h in json.loads(out)] == ["valley-post"]
+
+
+def test_search_table_and_errors(demo_db: str) -> None:
+    code, out, err = run(demo_db, "search", "library")
+    assert code == 0 and "Central library reopens" in out and err == ""
+    code, out, err = run(demo_db, "search", '"broken')
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "unterminated quote" in err
+    code, _, err = run(demo_db, "search", "x", "--since", "last tuesday")
+    assert code == 2 and "duration" in err
+
+
+def test_history_json_and_url_variants(demo_db: str) -> None:
+    code, out, _ = run(
+        demo_db, "history", STRIKE + "?utm_source=newsletter#top", "--format", "json"
+    )
+    assert code == 0
+    versions = json.loads(out)
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert versions[1]["changed_fields"] == ["title"]
+    assert set(versions[0]) >= {"version", "fetched_at", "content_hash", "changed_fields"}
+
+
+def test_show_text_json_versions_and_html(demo_db: str) -> None:
+    code, out, _ = run(demo_db, "show", STRIKE)
+    assert code == 0 and "as workers win pay rise" in out and "3 of 3" in out
+    code, out, _ = run(demo_db, "show", STRIKE, "--version", "1", "--format", "json")
+    data = json.loads(out)
+    assert data["version"] == 1 and data["title"] == "Port strike ends after nine days"
+    assert data["versions"] == 3 and STRIKE in data["aliases"]
+    code, out, _ = run(demo_db, "show", STRIKE, "--html")
+    assert code == 0 and out.startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "https://nowhere.example/x"),
+        ("show", "999"),
+        ("history", "https://nowhere.example/x"),
+        ("diff", "https://nowhere.example/x"),
+        ("show", STRIKE, "--version", "9"),
+        ("show", STRIKE, "--version", "0"),
+        ("show", "not a url"),
+        ("show", "99999999999999999999999"),
+        ("show", "²"),
+        ("show", "--", "-1"),
+        ("diff", STRIKE, "--to", "1"),
+    ],
+)
+def test_unknown_article_exits_1_with_one_line(demo_db: str, args: tuple[str, ...]) -> None:
+    code, out, err = run(demo_db, *args)
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_diff_plain_and_json(demo_db: str) -> None:
+    code, out, _ = run(demo_db, "diff", STRIKE)
+    assert code == 0
+    assert "version 2 -> 3" in out
+    assert "[-nine-]{+eight+}" in out
+    assert "{+Correction:" in out
+    code, out, _ = run(demo_db, "diff", STRIKE, "--from", "1", "--to", "2", "--format", "json")
+    data = json.loads(out)
+    assert [f["field"] for f in data["fields"]] == ["title"]
+    inserted = [s["text"] for s in data["fields"][0]["segments"] if s["op"] == "insert"]
+    assert "".join(inserted).strip() == "as workers win pay rise"
+    code, out, err = run(
+        demo_db, "diff", "https://www.harbor-times.example/2026/11/03/library-reopens.html"
+    )
+    assert code == 1 and "is its first" in err
+
+
+def test_export_stats_runs(demo_db: str, tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    code, out, err = run(
+        demo_db, "export", "--format", "jsonl", "--all-versions", "-o", str(target)
+    )
+    assert code == 0 and out == "" and "exported 6 versions" in err
+    assert len(target.read_text().splitlines()) == 6
+    code, out, _ = run(demo_db, "export", "--site", "valley-post")
+    assert [json.loads(line)["site"] for line in out.splitlines()] == ["valley-post"]
+    code, out, _ = run(demo_db, "stats", "--format", "json")
+    stats = json.loads(out)
+    assert (stats["articles"], stats["snapshots"], stats["duplicate_groups"]) == (4, 6, 1)
+    code, out, _ = run(demo_db, "runs", "--format", "json")
+    runs = json.loads(out)
+    assert {r["site"] for r in runs} == {"harbor-times", "valley-post"}
+    assert all(r["trigger"] == "manual" and r["status"] == "succeeded" for r in runs)
+    code, out, _ = run(demo_db, "runs", "--site", "valley-post", "--format", "json")
+    assert json.loads(out)[0]["counters"] == {"new_article": 1}
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code, out, _ = run(db, "db", "upgrade")
+    assert code == 0 and "from revision empty" in out
+    code, out, _ = run(db, "db", "upgrade")
+    assert code == 0 and "up to date" in out
+
+
+def test_bad_database_url_is_one_line() -> None:
+    code, _out, err = run("mysql://root@127.0.0.1/x", "stats")
+    assert code == 2 and "unsupported database" in err and err.count("\n") == 1
+
+
+def test_installed_command_reads_env_and_keeps_stdout_clean(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'env.db'}"
+    with Archive(db) as archive:
+        load_demo(archive)
+    exe = Path(sys.executable).parent / "newsarchive"
+    env = {**os.environ, "NEWSARCHIVE_DB": db}
+    result = subprocess.run(
+        [str(exe), "search", "library", "--format", "json"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        json.loads(result.stdout)[0]["title"] == "Central library reopens after two-year renovation"
+    )
+    assert result.stderr == ""
+
+
+def test_terminal_output_of_hostile_html_is_escaped() -> None:
+    hostile = b"<p>hi\x1b]0;pwned\x07\x1b[2J\x9b31m</p>\n\tok"
+    shown = safe_for_terminal(hostile)
+    assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown
+    assert "\\x1b" in shown and shown.endswith("\n\tok")
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    commands: list[str] = []
+    for name, command in cli.commands.items():
+        sub = getattr(command, "commands", None)
+        commands += [f"{name} {s}" for s in sub] if sub else [name]
+    missing = [
+        c for c in commands if not re.search(rf"newsarchive(\s+--\S+(\s+\S+)?)*\s+{c}\b", readme)
+    ]
+    assert not missing, f"README has no example of: {missing}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "x", "--since", "999999999d"),
+        ("search", "x", "--since", "0001-01-01T00:00+05:00"),
+        ("export", "-o", "/nonexistent/dir/out.jsonl"),
+    ],
+)
+def test_bad_options_exit_2_without_traceback(demo_db: str, args: tuple[str, ...]) -> None:
+    code, out, err = run(demo_db, *args)
+    assert code == 2 and out == ""
+    assert "Traceback" not in err and err.strip()
+
+
+def test_query_commands_never_create_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    code, _, err = run(f"sqlite:///{missing}", "search", "strike")
+    assert code == 1 and "no archive" in err
+    assert not missing.exists()
+
+
+def test_archive_from_a_newer_version_is_refused_clearly(demo_db: str) -> None:
+    with Archive(demo_db) as archive, archive.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    code, _, err = run(demo_db, "stats")
+    assert code == 1 and "newer" in err and err.count("\n") == 1

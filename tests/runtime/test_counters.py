@@ -1,0 +1,48 @@
+"""The run's status and counters, from Scrapy's stats."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.runtime.counters import collect_counters, run_status
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        ("finished", "succeeded"),
+        ("closespider_timeout", "succeeded"),
+        ("shutdown", "interrupted"),
+        ("cancelled", "interrupted"),
+        ("database_error", "failed"),
+        ("closespider_errorcount", "failed"),
+    ],
+)
+def test_run_status_from_close_reason(reason: str, status: str) -> None:
+    assert run_status(reason) == status
+    assert run_status(reason, {"pages_fetched": 3, "errors": {"timeout": 1}}) == status
+
+
+def test_a_run_that_fetched_nothing_but_errors_failed() -> None:
+    assert run_status("finished", {"pages_fetched": 0, "errors": {"connection": 1}}) == "failed"
+    assert run_status("finished", {"pages_fetched": 0}) == "succeeded"
+
+
+def test_counters_nest_by_group_and_skip_non_numbers() -> None:
+    stats = {
+        "newsarchive/pages_fetched": 10,
+        "newsarchive/errors/http_500": 2,
+        "newsarchive/errors/timeout": 1,
+        "newsarchive/run_id": 7,
+        "newsarchive/run_status": "succeeded",
+        "downloader/request_count": 12,
+    }
+    assert collect_counters(stats) == {
+        "pages_fetched": 10,
+        "articles_new": 0,
+        "articles_changed": 0,
+        "articles_unchanged": 0,
+        "checked_304": 0,
+        "not_article": 0,
+        "errors": {"http_500": 2, "timeout": 1},
+    }
