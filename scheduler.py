@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,7 +86,10 @@ def _job_store(engine: Any) -> Any:
 
     def retrying(method: Any) -> Any:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return with_retries(lambda: method(self, *args, **kwargs), what="job store")
+            # The service has opened the archive already: a refused connection is an outage.
+            return with_retries(
+                lambda: method(self, *args, **kwargs), what="job store", reconnect=True
+            )
 
         return call
 
@@ -356,7 +360,7 @@ class SchedulerService:
         for key, value in self.settings.items():
             command += ["-s", f"{key}={value}"]
         max_runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
-        holder = holder_name()
+        tag = uuid.uuid4().hex[:6]
         log.info("run of %s starting", name)
         with self._lock:
             if self._stopping.is_set():
@@ -369,14 +373,16 @@ class SchedulerService:
                 text=True,
                 start_new_session=True,  # a Ctrl-C on the service's terminal is ours to relay
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
-                env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_HOLDER: holder},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_TAG: tag},
             )
             child = _Child(
                 name,
                 process,
                 datetime.now(UTC),
                 time.monotonic() + max_runtime.total_seconds(),
-                holder,
+                # The child's own holder name: its PID, so a crawl that outlives a killed
+                # service is never judged dead by another crawl of this machine.
+                holder_name(tag=tag, pid=process.pid),
             )
             self._children[name] = child
         child_log = logging.getLogger(f"newsarchive.scheduler.{name}")

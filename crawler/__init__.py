@@ -2,7 +2,7 @@
 
 - `analysis`: pure functions of one fetched page, run in the extraction workers;
 - `runtime`: the Scrapy project (settings, middlewares, pipeline, worker pool);
-- `running`: crawls run by a command (runner, site leases, health, exit codes);
+- `running`: crawls run by a command (runner, site leases, exit codes, scrapy crawl);
 - `config`: sites.toml, schedules and times as users write them;
 - `cli`: the `newsarchive` command line, which nothing imports;
 - `demo`: the bundled demo newspaper and the local site server;

@@ -113,7 +113,7 @@ class Env:
     CONTACT: Final = "NEWSARCHIVE_CONTACT"
     # Seconds a site lease lives without renewal (default 60).
     LEASE_TTL: Final = "NEWSARCHIVE_LEASE_TTL"
-    # Set by the scheduling service for a child crawl: the lease holder name to use.
-    LEASE_HOLDER: Final = "NEWSARCHIVE_LEASE_HOLDER"
+    # Set by the scheduling service for a child crawl: the tag of its lease holder name.
+    LEASE_TAG: Final = "NEWSARCHIVE_LEASE_TAG"
     # "0" turns off every trick of crawler/speedups.py, for debugging.
     SPEEDUPS: Final = "NEWSARCHIVE_SPEEDUPS"

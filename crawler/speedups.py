@@ -1,10 +1,11 @@
 """Every trick that buys start-up time or memory at some cost in plainness, in one place.
 
-Each one below changes nothing a crawl archives; docs/benchmarks.md ("What each change
-bought") has what each bought when it was measured. They touch other libraries' internals
-(inspect, pebble, htmldate, glibc, the interpreter's exit), which is exactly what to rule
-out when a crawl misbehaves: `NEWSARCHIVE_SPEEDUPS=0` turns them all off, for the command
-and its extraction workers alike.
+None changes what a crawl requests or how it decides; one (limit_date_languages) narrows the
+last-resort search for a date in a page's text, see its docstring. docs/benchmarks.md ("What
+each change bought") has what each bought when it was measured. They touch other libraries'
+internals (inspect, pebble, htmldate, glibc, the interpreter's exit), which is exactly what
+to rule out when a crawl misbehaves: `NEWSARCHIVE_SPEEDUPS=0` turns them all off, for the
+command and its extraction workers alike.
 
 This module imports nothing of the project but its names, and no heavy library at import
 time, so every layer can use it.

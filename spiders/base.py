@@ -382,7 +382,7 @@ class ArchiveSpider(scrapy.Spider):
             self._count(Counter.CHECKED_304)
             check = not_modified(self.site.name, request_url, response.url, fetched_at)
             if check is None:
-                log.warning("unusable 304 for %s", response.url)
+                log.warning("unusable 304 for %s: not an archivable URL", response.url)
             else:
                 yield ArchivedFetch(response.url, check)
             return

@@ -75,10 +75,14 @@ class Archive:
         self._writer = writer(self.engine)
         self._sites = SiteCache()
         self._pool: ThreadPoolExecutor | None = None
+        # Once the database has answered, a connection it refuses is an outage to ride out
+        # (a restart, a failover), not a mistyped --db to report at once.
+        self._reachable = False
         if not create:
             self._require_existing()
         if migrate:
             upgrade(self.engine)
+            self._reachable = True
 
     def _require_existing(self) -> None:
         path = _sqlite_file(self.engine) if self.dialect == "sqlite" else None
@@ -202,9 +206,10 @@ class Archive:
                 self._sites.rollback()
                 raise
             self._sites.commit()
+            self._reachable = True
             return result
 
-        return with_retries(attempt, what=what)
+        return with_retries(attempt, what=what, reconnect=self._reachable)
 
     # ------------------------------------------------------------------ crawl runs
 
@@ -253,7 +258,7 @@ class Archive:
                     )
                 )
 
-        with_retries(attempt, what="finish run")
+        with_retries(attempt, what="finish run", reconnect=self._reachable)
 
     def runs(self, site: str | None = None, limit: int = 20) -> list[RunView]:
         statement = (

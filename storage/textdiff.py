@@ -51,15 +51,38 @@ def diff_words(old: str, new: str) -> tuple[Segment, ...]:
             continue
         removed = "".join(a[i1:i2]) if tag in ("delete", "replace") else ""
         added = "".join(b[j1:j2]) if tag in ("insert", "replace") else ""
-        if removed.strip():
-            # The whitespace around removed words stays, unmarked, only when nothing is
-            # added in their place (then the added words bring their own).
-            segments.extend(_marked("delete", removed, keep_space=not added.strip()))
-        if added.strip():
-            segments.extend(_marked("insert", added, keep_space=True))
+        if removed.strip() and added.strip():
+            segments.extend(_replaced(removed, added))
+        elif removed.strip():
+            segments.extend(_marked("delete", removed))
+        elif added.strip():
+            segments.extend(_marked("insert", added))
         elif added:
             segments.append(Segment("equal", added))
     return tuple(segments)
+
+
+def _replaced(removed: str, added: str) -> list[Segment]:
+    """A replacement: whitespace both sides share stays outside the marks; what differs
+    (a space only the old text had) stays inside, so neither text loses a character."""
+    lead = _common_whitespace(removed, added)
+    trail = _common_whitespace(removed[::-1], added[::-1])[::-1]
+    old, new = (
+        removed[len(lead) : len(removed) - len(trail)],
+        added[len(lead) : len(added) - len(trail)],
+    )
+    parts = [Segment("equal", lead), Segment("delete", old), Segment("insert", new)]
+    parts.append(Segment("equal", trail))
+    return [p for p in parts if p.text]
+
+
+def _common_whitespace(first: str, second: str) -> str:
+    shared = []
+    for x, y in zip(first, second, strict=False):
+        if x != y or not x.isspace():
+            break
+        shared.append(x)
+    return "".join(shared)
 
 
 Opcode = tuple[str, int, int, int, int]
@@ -77,9 +100,7 @@ def _grouped(opcodes: Sequence[Opcode], a: list[str]) -> list[Opcode]:
             and len(merged) >= 2
             and merged[-2][0] != "equal"
             and merged[-1][0] == "equal"
-            and all(
-                token.isspace() and "\n" not in token for token in a[merged[-1][1] : merged[-1][2]]
-            )
+            and all(_within_a_line(token) for token in a[merged[-1][1] : merged[-1][2]])
         ):
             merged.pop()
             start = merged.pop()
@@ -89,14 +110,20 @@ def _grouped(opcodes: Sequence[Opcode], a: list[str]) -> list[Opcode]:
     return merged
 
 
-def _marked(op: Op, text: str, *, keep_space: bool) -> list[Segment]:
-    """A changed run with its surrounding whitespace outside the marked words."""
+# What str.splitlines breaks lines at.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _within_a_line(token: str) -> bool:
+    return token.isspace() and not _LINE_BREAKS.intersection(token)
+
+
+def _marked(op: Op, text: str) -> list[Segment]:
+    """A run only removed or only added, with its surrounding whitespace outside the marks."""
     words = text.strip()
     start = text.index(words)
     before, after = text[:start], text[start + len(words) :]
-    parts = [Segment("equal", before if keep_space else "")]
-    parts.append(Segment(op, words))
-    parts.append(Segment("equal", after if keep_space else ""))
+    parts = [Segment("equal", before), Segment(op, words), Segment("equal", after)]
     return [p for p in parts if p.text]
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from storage import ExtractedArticle
+from tests import REPO
 
 __all__ = [
     "BUNDLE",
@@ -37,7 +38,6 @@ __all__ = [
     "missing_full_corpus",
 ]
 
-REPO = Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "tests" / "data" / "corpus" / "pages.tar.xz"
 # Where the full corpus is looked for when NEWSARCHIVE_CORPUS is not set.
 DEFAULT_FULL_CORPUS = REPO.parent / "shared" / "corpus" / "readability"
@@ -129,15 +129,17 @@ def missing_full_corpus() -> str | None:
     where = full_corpus_dir()
     if not where.is_dir():
         return f"full corpus not found at {where} (set NEWSARCHIVE_CORPUS to its readability/)"
-    if not any((folder / "source.html").is_file() for folder in where.iterdir()):
-        return f"no corpus pages (NAME/source.html) in {where}"
+    if not any(all((f / name).is_file() for name in _FILES) for f in where.iterdir()):
+        return f"no corpus pages (NAME/{', '.join(_FILES)}) in {where}"
     return None
 
 
 @functools.cache
 def full_corpus_pages() -> tuple[CorpusPage, ...]:
     """Every page of the full corpus, in name order; check missing_full_corpus() first."""
-    folders = sorted(p for p in full_corpus_dir().iterdir() if (p / "source.html").is_file())
+    folders = sorted(
+        p for p in full_corpus_dir().iterdir() if all((p / name).is_file() for name in _FILES)
+    )
     return tuple(
         _page(folder.name, {name: (folder / name).read_bytes() for name in _FILES})
         for folder in folders

@@ -41,10 +41,13 @@ def test_the_scheduler_imports_only_the_layers_below_it() -> None:
 
 def test_page_analysis_loads_neither_scrapy_twisted_nor_sqlalchemy() -> None:
     """What a worker process loads, run for real (import-linter reads only static imports)."""
-    probe = (
+    probe = (  # what pebble runs in a worker: its initializer, then each page's task
         "import json, sys\n"
-        "from crawler.analysis.rehearsal import rehearse\n"
-        "rehearse()\n"
+        "from crawler.runtime.workers import _run_and_trim, _warm_up\n"
+        "_warm_up()\n"
+        "from crawler.analysis.page import PageRules, analyze_page\n"
+        "from crawler.analysis.rehearsal import rehearsal_page\n"
+        "assert _run_and_trim(analyze_page, rehearsal_page(), PageRules()).kind == 'article'\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     loaded = set(json.loads(run_python(probe, check=True).stdout))
@@ -72,7 +75,7 @@ def test_the_readme_map_names_every_module_of_each_layer() -> None:
         for match in re.finditer(r"^\| `crawler/(\w+)/` \| (.*) \|$", _layout_section(), re.M)
     }
     assert set(rows) >= set(PACKAGE_LAYERS)
-    for layer in ("analysis", "runtime", "running", "config"):
+    for layer in PACKAGE_LAYERS:
         folder = REPO / "crawler" / layer
         modules = {p.stem for p in folder.glob("*.py")} - {"__init__"}
         modules |= {p.parent.name for p in folder.glob("*/__init__.py")}

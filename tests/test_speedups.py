@@ -1,5 +1,5 @@
 """The start-up tricks (crawler/speedups.py): each does what it says, and
-NEWSARCHIVE_SPEEDUPS=0 turns every one off without changing what a crawl archives."""
+NEWSARCHIVE_SPEEDUPS=0 turns every one off without changing what a crawl fetches."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_the_download_handler_import_names_its_aliases_and_restores_inspect() ->
 
 
 @pytest.mark.e2e
-def test_a_crawl_without_speedups_archives_the_same(demo: SiteServer, tmp_path: Path) -> None:
+def test_a_crawl_without_speedups_is_the_same_crawl(demo: SiteServer, tmp_path: Path) -> None:
     """For debugging a crawl with every trick off: it must still be the same crawl."""
     env = {
         **os.environ,

@@ -1,7 +1,7 @@
 """Clean text and metadata from one page: the only module that imports trafilatura.
 
 trafilatura's `bare_extraction` takes two dozen options; they live in one object here,
-chosen by measurement on ../shared/corpus (docs/benchmarks.md, "Extraction quality"):
+chosen by measurement on ../shared/corpus (docs/benchmarks.md, "Body quality"):
 `fast=True` with comments excluded scores a higher 4-word-shingle F1 than the defaults
 at about twice the speed, and a full (non-fast) pass is run again only when the fast one
 finds almost nothing. Gaps in metadata are filled from JSON-LD and Open Graph, and every

@@ -22,6 +22,7 @@ from crawler.cli.common import (
     setting_overrides,
 )
 from crawler.config.timespec import format_duration
+from crawler.keys import Counter
 from crawler.running.exit_codes import EXIT_BUSY, EXIT_FAILURE, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -206,14 +207,15 @@ def _release_leases(leases: SiteLeases) -> None:
 def summary_line(result: CrawlResult) -> str:
     """One line per run for logs and pipes: the counters people look at first."""
     c = result.counters
-    errors = sum(c.get("errors", {}).values())
+    errors = sum(c.get(Counter.ERRORS, {}).values())
     return (
         f"run {result.run_id} {result.site}: {result.status}; "
-        f"{c.get('pages_fetched', 0)} pages, "
-        f"{c.get('articles_new', 0)} new, {c.get('articles_changed', 0)} changed, "
-        f"{c.get('articles_unchanged', 0)} unchanged ({c.get('checked_304', 0)} by 304), "
-        f"{c.get('not_article', 0)} not articles, {errors} errors"
-        + (f" {_flat(c.get('errors', {}))}" if errors else "")
+        f"{c.get(Counter.PAGES_FETCHED, 0)} pages, "
+        f"{c.get(Counter.ARTICLES_NEW, 0)} new, {c.get(Counter.ARTICLES_CHANGED, 0)} changed, "
+        f"{c.get(Counter.ARTICLES_UNCHANGED, 0)} unchanged "
+        f"({c.get(Counter.CHECKED_304, 0)} by 304), "
+        f"{c.get(Counter.NOT_ARTICLE, 0)} not articles, {errors} errors"
+        + (f" {_flat(c.get(Counter.ERRORS, {}))}" if errors else "")
         + "".join(f"; WARNING: {flag}" for flag in c.get("flags", []))
     )
 

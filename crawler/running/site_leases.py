@@ -3,11 +3,15 @@
 The lease (storage.leases) is what keeps a manual `newsarchive crawl SITE` and the
 scheduler's run of the same site from overlapping. It is renewed from a thread every
 quarter of its time to live, so a crawl of any length keeps it, and a process that dies
-(SIGKILL, power cut) stops renewing and loses it within one time to live.
+(SIGKILL, power cut) stops renewing and loses it within one time to live; sooner when the
+next crawl runs on the same machine, which takes the lease of a holder whose process no
+longer exists at once.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import signal
@@ -17,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from crawler.keys import Env
 from storage.archive import Archive
@@ -47,34 +52,58 @@ class SiteBusyError(RuntimeError):
         super().__init__(f"site {site} is being crawled{who}")
 
 
-def holder_name() -> str:
-    """Host, process and a tag: unique, and telling an operator where to look.
+def holder_name(tag: str | None = None, pid: int | None = None) -> str:
+    """`HOST:PID:MACHINE.TAG`: unique, and telling an operator where to look.
 
-    The tag starts with a key of this process's PID namespace, so that a process on "the
-    same host" is only ever judged by a PID that means the same process (a container may
-    share the host's name but not its PIDs).
+    MACHINE is a key of this machine and PID namespace (see _machine_key), so a process
+    is only judged by a PID that means the same process here; TAG is random unless the
+    caller names it (the scheduling service names its children's, to know their holder
+    names before they take their leases).
     """
-    return f"{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}.{uuid.uuid4().hex[:6]}"
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_machine_key()}.{tag or uuid.uuid4().hex[:6]}"
 
 
-def _pid_namespace() -> str:
+@functools.cache
+def _machine_key() -> str:
+    """A short key of this machine (systemd's machine-id, else this boot's id) and this
+    PID namespace: two machines that share a host name (every "ubuntu"), or a container
+    that shares the host's, get different keys. Empty when neither id can be read: then
+    no holder is ever judged gone, and leases lapse as they always did."""
+    for source in (
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/proc/sys/kernel/random/boot_id",
+    ):
+        try:
+            machine = Path(source).read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if machine:
+            break
+    else:
+        return ""
     try:
-        return format(os.stat("/proc/self/ns/pid").st_ino % 0x10000, "04x")
-    except OSError:  # not Linux: one namespace
-        return "0000"
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return hashlib.sha256(f"{machine}:{namespace}".encode()).hexdigest()[:8]
 
 
 def holder_is_gone(holder: str) -> bool:
-    """True when `holder` (see holder_name) is a process of this host and PID namespace
+    """True when `holder` (see holder_name) is a process of this machine and PID namespace
     that no longer exists, so its lease can be taken at once instead of after its TTL.
 
-    Anything else (another host, another namespace, a name of another form, a process
-    that exists, even one whose PID was reused) is judged alive: waiting out a lease is
-    safe, taking a live crawl's is not.
+    Anything else (another machine or namespace, a name of another form, a process that
+    exists, even one whose PID was reused) is judged alive: waiting out a lease is safe,
+    taking a live crawl's is not.
     """
-    host, _, rest = holder.partition(":")
-    pid_text, _, tag = rest.partition(":")
-    if host != socket.gethostname() or not tag.startswith(_pid_namespace() + "."):
+    key = _machine_key()
+    parts = holder.rsplit(":", 2)
+    if not key or len(parts) != 3:
+        return False
+    host, pid_text, tag = parts
+    if host != socket.gethostname() or not tag.startswith(key + "."):
         return False
     try:
         pid = int(pid_text)
@@ -109,8 +138,8 @@ class SiteLeases:
         self.sites = list(dict.fromkeys(sites))
         self.ttl = ttl or _lease_ttl()
         self.on_lost = on_lost
-        # The scheduling service names its child's holder, to free a dead child's lease.
-        self.holder = os.environ.get(Env.LEASE_HOLDER) or holder_name()
+        # The scheduling service names its child's tag, to free a dead child's lease.
+        self.holder = holder_name(tag=os.environ.get(Env.LEASE_TAG) or None)
         self._held: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

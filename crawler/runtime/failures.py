@@ -16,7 +16,6 @@ from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
-    DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
@@ -38,12 +37,9 @@ __all__ = ["failure_kind"]
 _TIMEOUTS = (DownloadTimeoutError, error.TimeoutError, defer.TimeoutError, error.TCPTimedOutError)
 _DNS = (CannotResolveHostError, error.DNSLookupError)
 _REFUSED = (DownloadConnectionRefusedError, error.ConnectError)
-_LOST = (
-    ResponseDataLossError,
-    DownloadFailedError,
-    error.ConnectionLost,
-    error.ConnectionDone,
-)
+# A response cut short. Not DownloadFailedError: Scrapy wraps every failed response in it
+# (TLS handshakes, certificates too), so it keeps its own name, as any type not listed.
+_LOST = (ResponseDataLossError, error.ConnectionLost, error.ConnectionDone)
 
 
 def failure_kind(failure: Failure, url: str) -> str | None:

@@ -46,3 +46,10 @@ def test_counters_nest_by_group_and_skip_non_numbers() -> None:
         "not_article": 0,
         "errors": {"http_500": 2, "timeout": 1},
     }
+
+
+def test_robots_refusals_come_from_scrapys_own_count() -> None:
+    """Scrapy's robots.txt middleware counts what it refuses and raises a plain
+    IgnoreRequest; the run reports that count as blocked.robots."""
+    stats = {"robotstxt/forbidden": 3, "newsarchive/blocked/offsite": 1}
+    assert collect_counters(stats)["blocked"] == {"robots": 3, "offsite": 1}

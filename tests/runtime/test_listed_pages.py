@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def test_page_feed_releases_a_window_and_refills_as_pages_finish() -> None:
+def test_the_window_releases_listed_pages_and_refills_as_pages_finish() -> None:
     from crawler.runtime.listed_pages import Listed, ListedWindow
 
     feed = ListedWindow(window=3)

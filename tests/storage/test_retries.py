@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from storage import retries
+from storage.engine import build_engine
 from storage.retries import MAX_ATTEMPTS, is_transient, with_retries
 
 
@@ -69,9 +70,10 @@ def test_what_a_new_attempt_can_fix_is_transient(error: DBAPIError) -> None:
         ),
         OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x")),
         IntegrityError("INSERT", {}, _PgError("23505")),
+        OperationalError("SELECT", {}, _PgError("08P01")),  # a protocol violation
         ValueError("not a database error"),
     ],
-    ids=["full", "io", "read-only", "schema", "unique", "other"],
+    ids=["full", "io", "read-only", "schema", "unique", "protocol", "other"],
 )
 def test_what_a_new_attempt_cannot_fix_fails_at_once(error: Exception) -> None:
     calls = []
@@ -95,3 +97,30 @@ def test_a_lasting_conflict_is_given_up_after_the_attempts_and_raised_as_it_was(
     with pytest.raises(OperationalError, match="database is locked"):
         with_retries(locked)
     assert len(calls) == MAX_ATTEMPTS
+
+
+def _connect_to_nothing() -> None:
+    """A real refused connection: nothing listens on port 1 of this machine."""
+    engine = build_engine("postgresql://postgres@127.0.0.1:1/test")
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_connection_is_an_outage_only_once_the_database_has_answered() -> None:
+    """A command pointed at a database that is not there fails at once (a mistyped --db);
+    a crawl or the scheduler, which reached it before, rides out its restart."""
+    calls: list[int] = []
+
+    def connect() -> None:
+        calls.append(1)
+        _connect_to_nothing()
+
+    with pytest.raises(OperationalError):
+        with_retries(connect)
+    assert len(calls) == 1
+    with pytest.raises(OperationalError):
+        with_retries(connect, reconnect=True)
+    assert len(calls) == 1 + MAX_ATTEMPTS

@@ -51,3 +51,17 @@ def test_a_line_break_still_separates_two_changes() -> None:
     """Paragraphs stay visible: a run of changes ends at a line break."""
     plain = render_plain(diff_words("One two\nthree four", "One six\nseven four"))
     assert plain == "One [-two-]{+six+}\n[-three-]{+seven+} four"
+
+
+def test_a_replacement_loses_no_character_of_either_text() -> None:
+    """A space only the old text had stays inside the old run: the old text reads
+    "days while", not "dayswhile"."""
+    old = "stopped work for eight days while ships wait at anchor."
+    new = "stopped work for eight days; talks with the board broke down."
+    segments = diff_words(old, new)
+    assert render_plain(segments) == (
+        "stopped work for eight days[- while ships wait at anchor-]"
+        "{+; talks with the board broke down+}."
+    )
+    assert "".join(s.text for s in segments if s.op != "insert") == old
+    assert "".join(s.text for s in segments if s.op != "delete") == new
