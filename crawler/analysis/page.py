@@ -21,7 +21,7 @@ from crawler.analysis.links import page_links
 from crawler.analysis.pagemeta import read_page_meta
 from storage.prepare import InvalidFetchError, PreparedFetch, prepare
 from storage.records import ExtractedArticle, FetchRecord
-from storage.urls import InvalidURLError, canonicalize_url, same_site
+from storage.urls import canonical_or_none, same_site
 
 __all__ = ["FetchedPage", "PageAnalysis", "PageRules", "analyze_page", "not_modified"]
 
@@ -167,13 +167,8 @@ def _same_site_canonical(final_url: str, declared: str | None) -> str | None:
     Such a page (AMP, print, a tracking-parameter variant) is a copy; archiving it too
     would make every crawl alternate between two texts of one story.
     """
-    if not declared:
-        return None
-    try:
-        own, other = canonicalize_url(final_url), canonicalize_url(declared)
-    except InvalidURLError:
-        return None
-    if own == other or not same_site(own, other):
+    own, other = canonical_or_none(final_url), canonical_or_none(declared or "")
+    if own is None or other is None or own == other or not same_site(own, other):
         return None
     if (urlsplit(other).path or "/") == "/":
         return None  # a template pointing every page at the home page

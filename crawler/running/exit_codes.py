@@ -1,13 +1,14 @@
-"""The exit statuses of `newsarchive` commands, which scripts and the scheduler read."""
+"""The exit statuses of `newsarchive` commands, which scripts and the scheduler read.
+
+0 means every run finished (page-level errors are counted, not fatal); the others follow.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["EXIT_BUSY", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE"]
+__all__ = ["EXIT_BUSY", "EXIT_FAILURE", "EXIT_USAGE"]
 
-# Every run finished (page-level errors are counted, not fatal).
-EXIT_OK: Final = 0
 # A run failed or was interrupted; an unknown URL or id; an archive that cannot be opened.
 EXIT_FAILURE: Final = 1
 # A bad argument, setting value or sites file.

@@ -168,29 +168,30 @@ class SiteLeases:
 
     def _try_all(self, archive: Archive) -> SiteBusyError | None:
         for site in self.sites:
-            if archive.acquire_lease(site, self.holder, self.ttl) or self._take_from_the_dead(
-                archive, site
-            ):
+            if archive.acquire_lease(site, self.holder, self.ttl):
                 self._held.append(site)
                 continue
-            busy = SiteBusyError(site, archive.lease(site))
+            lease = archive.lease(site)
+            if lease is not None and self._take_from_the_dead(archive, lease):
+                self._held.append(site)
+                continue
+            busy = SiteBusyError(site, lease)
             for held in self._held:  # all or none: never sit on half the sites
                 archive.release_lease(held, self.holder)
             self._held.clear()
             return busy
         return None
 
-    def _take_from_the_dead(self, archive: Archive, site: str) -> bool:
+    def _take_from_the_dead(self, archive: Archive, lease: Lease) -> bool:
         """Take the lease of a crawl of this machine that died without releasing it
         (SIGKILL, the OOM killer), rather than refuse the site until the lease lapses."""
-        lease = archive.lease(site)
-        if lease is None or not holder_is_gone(lease.holder):
+        if not holder_is_gone(lease.holder):
             return False
-        if not archive.acquire_lease(site, self.holder, self.ttl, replacing=lease.holder):
+        if not archive.acquire_lease(lease.site, self.holder, self.ttl, replacing=lease.holder):
             return False
         log.warning(
             "site %s: took the lease of %s, a process of this machine that no longer exists",
-            site,
+            lease.site,
             lease.holder,
         )
         return True

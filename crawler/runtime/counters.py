@@ -76,8 +76,7 @@ def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
             continue
         group, _, leaf = name.partition("/")
         if leaf:
-            group_counters = counters.setdefault(group, {})
-            group_counters[leaf] = group_counters.get(leaf, 0) + value
+            counters.setdefault(group, {})[leaf] = value
         else:
             counters[name] = value
     return counters

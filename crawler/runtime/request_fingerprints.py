@@ -11,7 +11,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from storage.urls import InvalidURLError, canonicalize_url
+from storage.urls import canonical_or_none
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -31,10 +31,7 @@ class CanonicalRequestFingerprinter:
         cached = self._cache.get(request)
         if cached is not None:
             return cached
-        try:
-            url = canonicalize_url(request.url)
-        except InvalidURLError:
-            url = request.url
+        url = canonical_or_none(request.url) or request.url
         digest = hashlib.sha1(usedforsecurity=False)
         digest.update(request.method.encode())
         digest.update(b"\0")

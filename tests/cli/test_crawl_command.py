@@ -40,6 +40,18 @@ def newsarchive(tmp_path: Path, *args: str, sites: Path | None = None):
     )
 
 
+def slow_crawl(db: str, url: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A crawl of the demo site at one page a second, to act on while it runs."""
+    slow = (
+        "-s", "DOWNLOAD_DELAY=1", "-s", "DOWNLOAD_DELAY_JITTER=0",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
+    )  # fmt: skip
+    return subprocess.Popen(
+        [str(BIN / "newsarchive"), "--db", db, "crawl", url + "/", *slow],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
 def crawl_json(result: subprocess.CompletedProcess[str]) -> dict:
     assert result.returncode == 0, result.stderr[-2000:]
     (run,) = json.loads(result.stdout)
@@ -327,14 +339,7 @@ def test_ctrl_c_marks_the_run_interrupted(demo: SiteServer, tmp_path: Path) -> N
     import time
 
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    slow = (
-        "-s", "DOWNLOAD_DELAY=1", "-s", "DOWNLOAD_DELAY_JITTER=0",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
-    )  # fmt: skip
-    process = subprocess.Popen(
-        [str(BIN / "newsarchive"), "--db", db, "crawl", demo.url + "/", *slow],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = slow_crawl(db, demo.url)
     time.sleep(4)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
@@ -528,15 +533,7 @@ def test_a_crawl_that_loses_its_lease_stops(demo: SiteServer, tmp_path: Path) ->
     from datetime import timedelta
 
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    slow = (
-        "-s", "DOWNLOAD_DELAY=1", "-s", "DOWNLOAD_DELAY_JITTER=0",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
-    )  # fmt: skip
-    process = subprocess.Popen(
-        [str(BIN / "newsarchive"), "--db", db, "crawl", demo.url + "/", *slow],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NEWSARCHIVE_LEASE_TTL": "4"},
-    )  # fmt: skip
+    process = slow_crawl(db, demo.url, env={**os.environ, "NEWSARCHIVE_LEASE_TTL": "4"})
     site = demo.url.removeprefix("http://")
     try:
         time.sleep(3)

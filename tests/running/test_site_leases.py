@@ -12,6 +12,7 @@ import pytest
 
 from crawler.running.site_leases import SiteBusyError, SiteLeases, holder_is_gone, holder_name
 from storage import Archive
+from tests.fresh_python import run_python
 
 TTL = timedelta(minutes=5)
 
@@ -80,10 +81,7 @@ def test_a_scheduled_crawl_holds_its_lease_under_its_own_pid() -> None:
         "from crawler.running.site_leases import SiteLeases\n"
         "print(SiteLeases('sqlite://', ['x']).holder)\n"
     )
-    env = {**os.environ, "NEWSARCHIVE_LEASE_TAG": "abc123"}
-    child = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    child = run_python(code, check=True, env={**os.environ, "NEWSARCHIVE_LEASE_TAG": "abc123"})
     _, pid, tag = child.stdout.strip().split(":")
     assert holder_name(tag="abc123", pid=int(pid)) == child.stdout.strip()
     assert int(pid) != os.getpid() and tag.endswith(".abc123")
