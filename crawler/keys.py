@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["STATS_PREFIX", "Counter", "Env", "Meta", "Setting", "Stat", "stat"]
+__all__ = ["DISCOVERY_MODES", "STATS_PREFIX", "Counter", "Env", "Meta", "Setting", "Stat", "stat"]
 
 # Scrapy keeps one stats dict for every component; ours are the keys under this prefix.
 STATS_PREFIX: Final = "newsarchive/"
+
+
+# How a crawl follows links (crawler.runtime.frontier): "fresh" spends requests where the
+# stories are, "full" follows every same-site link to max_depth (backfill).
+DISCOVERY_MODES: Final = ("fresh", "full")
 
 
 def stat(counter: str) -> str:
@@ -32,6 +37,14 @@ class Counter:
     ARTICLES_CHANGED: Final = "articles_changed"
     ARTICLES_UNCHANGED: Final = "articles_unchanged"
     CHECKED_304: Final = "checked_304"
+    # Listings asked for conditionally that had not changed since the last run.
+    CHECKED_LISTING_304: Final = "checked_listing_304"
+    # Every request the run sent (Scrapy's downloader count, robots.txt included), and that
+    # divided by the stories it archived or checked: what a story costs the publisher.
+    REQUESTS: Final = "requests"
+    REQUESTS_PER_STORY: Final = "requests_per_story"
+    # Links of shapes the site had not shown yet, fetched within the exploration budget.
+    EXPLORED: Final = "discovery/explored"
     NOT_ARTICLE: Final = "not_article"
     KNOWN_URLS: Final = "known_urls"
     LISTED_IN_FLIGHT_PEAK: Final = "listed_in_flight_peak"
@@ -85,6 +98,8 @@ class Meta:
     CANONICAL_OF: Final = "na_canonical_of"
     # Archive the page even though it names another canonical (that one is broken).
     IGNORE_CANONICAL: Final = "na_ignore_canonical"
+    # A listing an earlier run saw: (etag, last_modified) to ask for it conditionally.
+    LISTING_VALIDATORS: Final = "na_listing_validators"
 
 
 class Setting:

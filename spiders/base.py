@@ -44,7 +44,9 @@ from crawler.analysis.page import (
 from crawler.config.sites import SiteConfig, SitesConfigError, load_sites, resolve_targets
 from crawler.config.timespec import parse_moment
 from crawler.keys import Counter, Meta, Setting, stat
+from crawler.runtime.discovery_memory import load_frontier, save_frontier
 from crawler.runtime.failures import failure_kind
+from crawler.runtime.frontier import Frontier, LinkPlan, Priority
 from crawler.runtime.items import ArchivedFetch
 from crawler.runtime.listed_pages import Listed, ListedWindow
 from crawler.runtime.workers import (
@@ -99,6 +101,8 @@ class ArchiveSpider(scrapy.Spider):
             options=self.extraction_options,
         )
         self._deny = site.deny_patterns
+        # Replaced on spider_opened by one that knows what earlier runs learned.
+        self.frontier = Frontier(site.discovery, site.max_depth)
         self._sitemaps_requested = 0
         self._feeds_discovered = 0
         self._pages_done = 0
@@ -125,8 +129,10 @@ class ArchiveSpider(scrapy.Spider):
             LISTED_WINDOW_PER_SLOT * crawler.settings.getint("CONCURRENT_REQUESTS")
         )
         crawler.signals.connect(spider._open_pool, signal=signals.spider_opened)
+        crawler.signals.connect(spider._load_frontier, signal=signals.spider_opened)
         crawler.signals.connect(spider._close_pool, signal=signals.spider_closed)
-        crawler.signals.connect(spider._request_more_listed, signal=signals.spider_idle)
+        crawler.signals.connect(spider._save_frontier, signal=signals.spider_closed)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._listed_dropped, signal=signals.request_dropped)
         return spider
 
@@ -149,6 +155,31 @@ class ArchiveSpider(scrapy.Spider):
     async def _close_pool(self) -> None:
         await self.pool.close_async()
 
+    async def _load_frontier(self) -> None:
+        db = self.settings.get(Setting.DB)
+        if not db:
+            return
+        site = self.site
+        try:
+            self.frontier = await load_frontier(
+                db, site.name, site.discovery, site.max_depth, site.recheck_after
+            )
+        except Exception as exc:  # the crawl works without memory, only less well
+            log.warning("could not read what earlier runs learned about %s: %s", site.name, exc)
+
+    async def _save_frontier(self, reason: str) -> None:
+        self._count(Counter.skipped("unexplored"), self.frontier.held)
+        self._stats.set_value(stat(Counter.EXPLORED), self.frontier.explore_used)
+        for line in self.frontier.describe_shapes()[:40]:
+            log.info("shape %s", line)
+        db = self.settings.get(Setting.DB)
+        if not db:
+            return
+        try:
+            await save_frontier(db, self.site.name, self.frontier, complete=reason == "finished")
+        except Exception as exc:
+            log.warning("could not store what this run learned about %s: %s", self.site.name, exc)
+
     @property
     def _stats(self) -> Any:
         return self.crawler.stats
@@ -170,23 +201,32 @@ class ArchiveSpider(scrapy.Spider):
                 url,
                 self.parse_robots,
                 errback=self.robots_failed,
-                priority=20,
-                meta={Meta.ROLE: "robots"},
+                priority=Priority.ROBOTS,
+                # Fetched once for both uses: the robots.txt middleware and this spider
+                # share the download (crawler.runtime.robots_once).
+                meta={Meta.ROLE: "robots", "dont_obey_robotstxt": True},
             )
         for url in self.site.sitemaps:
             yield self.sitemap_request(url, depth=0)
         for url in self.site.feeds:
             yield self.feed_request(url)
         for url in self.site.start_urls:
-            yield self.page_request(url, depth=0, source="start")
+            self.frontier.mark_seen(url)
+            yield self.page_request(url, depth=0, source="start", priority=Priority.START)
 
-    def page_request(self, url: str, depth: int, source: str) -> scrapy.Request:
+    def page_request(
+        self, url: str, depth: int, source: str, priority: int | None = None
+    ) -> scrapy.Request:
+        meta: dict[str, Any] = {Meta.ROLE: "page", Meta.DEPTH: depth, Meta.SOURCE: source}
+        validators = self.frontier.listing_validators(url)
+        if validators is not None:
+            meta[Meta.LISTING_VALIDATORS] = validators
         return scrapy.Request(
             url,
             self.parse_page,
             errback=self.page_failed,
-            priority=-depth,
-            meta={Meta.ROLE: "page", Meta.DEPTH: depth, Meta.SOURCE: source},
+            priority=Priority.OTHER - depth if priority is None else priority,
+            meta=meta,
         )
 
     def sitemap_request(self, url: str, depth: int, guessed: bool = False) -> scrapy.Request:
@@ -195,7 +235,7 @@ class ArchiveSpider(scrapy.Spider):
             url,
             self.parse_sitemap,
             errback=self.discovery_failed,
-            priority=10,
+            priority=Priority.DISCOVERY,
             meta={Meta.ROLE: "sitemap", Meta.DEPTH: depth, Meta.GUESSED: guessed},
         )
 
@@ -204,7 +244,7 @@ class ArchiveSpider(scrapy.Spider):
             url,
             self.parse_feed,
             errback=self.discovery_failed,
-            priority=10,
+            priority=Priority.DISCOVERY,
             meta={Meta.ROLE: "feed"},
         )
 
@@ -288,23 +328,30 @@ class ArchiveSpider(scrapy.Spider):
         return listing
 
     def _listed_pages(self, listing: Listing, source: str) -> list[scrapy.Request]:
-        """Stories a sitemap or feed lists are fetched, but their links are not followed:
-        a 50,000-URL sitemap must not turn into a crawl of the whole site. They wait in
-        the window of listed pages (crawler.runtime.listed_pages) and are requested a
-        few at a time."""
-        leaf = self.site.max_depth
+        """Stories a sitemap or feed lists are fetched before any other page. A 50,000-URL
+        sitemap must not turn into a crawl of the whole site: in fresh discovery their
+        links are judged by shape like any article's (crawler.runtime.frontier), in full
+        discovery not followed. They wait in the window of listed pages
+        (crawler.runtime.listed_pages) and are requested a few at a time."""
+        depth = self.frontier.listed_depth
         for entry in listing.urls:
             if self._too_old(entry.published):
                 self._count(Counter.skipped("too_old"))
                 continue
-            if self.follow(entry.url, leaf, source):
-                self._listed.add(Listed(entry.url, leaf, source))
+            if not self.follow(entry.url, depth, source):
+                continue
+            remembered = self.frontier.remembered(entry.url)
+            if remembered is not None:
+                self._count(Counter.skipped(remembered))
+                continue
+            self.frontier.mark_seen(entry.url)
+            self._listed.add(Listed(entry.url, depth, source))
         return self._released_listed()
 
     def _released_listed(self) -> list[scrapy.Request]:
         requests = []
         for page in self._listed.release():
-            request = self.page_request(page.url, page.depth, page.source)
+            request = self.page_request(page.url, page.depth, page.source, Priority.LISTED)
             request.meta[Meta.LISTED] = True
             requests.append(request)
         if requests:
@@ -343,11 +390,20 @@ class ArchiveSpider(scrapy.Spider):
             self._refill_pending = True
             asyncio.get_running_loop().call_soon(self._schedule_listed)
 
-    def _request_more_listed(self) -> None:
-        """Nothing left to do but listed pages still waiting: request the next window."""
+    def _on_idle(self) -> None:
+        """Nothing left to do: request the next window of listed pages, or else explore a
+        few links of shapes the site has not shown yet (crawler.runtime.frontier)."""
         if len(self._listed):
             self._listed.nothing_in_flight()
             if self._schedule_listed():
+                raise DontCloseSpider
+        if self.frontier.fresh and self.frontier.held:
+            sent = int(self._stats.get_value("downloader/request_count", 0))
+            explored = [
+                self.page_request(url, depth, "explore", priority)
+                for url, depth, priority in self.frontier.explore(sent)
+            ]
+            if self._schedule(explored):
                 raise DontCloseSpider
 
     def _too_old(self, published: datetime | None) -> bool:
@@ -378,6 +434,13 @@ class ArchiveSpider(scrapy.Spider):
         # The URL asked for, before redirects: storage keeps it as a redirect alias.
         request_url = response.meta.get("redirect_urls", [response.url])[0]
         fetched_at = datetime.now(UTC)
+        if response.status == 304 and Meta.LISTING_VALIDATORS in response.meta:
+            # A listing unchanged since the last complete run: the links it had then.
+            self._count(Counter.CHECKED_LISTING_304)
+            depth = int(response.meta.get(Meta.DEPTH, 0))
+            for request in self._plan(self.frontier.unchanged_listing(request_url, depth)):
+                yield request
+            return
         if response.status == 304:
             self._count(Counter.CHECKED_304)
             check = not_modified(self.site.name, request_url, response.url, fetched_at)
@@ -419,8 +482,11 @@ class ArchiveSpider(scrapy.Spider):
 
     def handle_analysis(self, response: Response, analysis: PageAnalysis) -> Iterable[Any]:
         depth = int(response.meta.get(Meta.DEPTH, 0))
+        request_url = response.meta.get("redirect_urls", [response.url])[0]
         kind = analysis.kind
+        verdict = "not_story"
         if kind == "article" and analysis.prepared is not None:
+            verdict = "article"
             self._count(Counter.PAGES_ARTICLE)
             article = analysis.prepared.record.article
             if article is not None:  # extraction quality, for the site health check
@@ -432,19 +498,31 @@ class ArchiveSpider(scrapy.Spider):
                 log.debug("article (%s): %s", ", ".join(analysis.decision.reasons), response.url)
             yield ArchivedFetch(response.url, analysis.prepared)
         elif kind == "alternate" and analysis.canonical:
+            verdict = ""  # a copy: what counts is the page it names
             self._count(Counter.PAGES_ALTERNATE)
             if self.follow(analysis.canonical, depth, "canonical"):
-                request = self.page_request(analysis.canonical, depth, "canonical")
+                request = self.page_request(analysis.canonical, depth, "canonical", Priority.STORY)
                 request.meta[Meta.CANONICAL_OF] = response.url
                 yield request
         elif kind in ("not_html", "empty", "unparsable"):
             self._count(Counter.skipped(kind))
         else:
             self._count(Counter.NOT_ARTICLE)
+            if analysis.listing:
+                verdict = "listing"
             if analysis.decision is not None:
                 log.debug(
                     "not an article (%s): %s", ", ".join(analysis.decision.reasons), response.url
                 )
+        if verdict:
+            yield from self._plan(
+                self.frontier.decided(
+                    request_url,
+                    verdict,
+                    _header(response, b"ETag"),
+                    _header(response, b"Last-Modified"),
+                )
+            )
         if kind != "article" and depth <= 1:
             for feed in analysis.feeds:
                 if self._feeds_discovered >= MAX_AUTODISCOVERED_FEEDS:
@@ -452,10 +530,19 @@ class ArchiveSpider(scrapy.Spider):
                 if self.follow(feed, depth, "autodiscovery"):
                     self._feeds_discovered += 1
                     yield self.feed_request(feed)
-        if depth < self.site.max_depth:
-            for url in analysis.links:
-                if self.follow(url, depth + 1, "link"):
-                    yield self.page_request(url, depth + 1, "link")
+        on_listing = verdict == "listing" or response.meta.get(Meta.SOURCE) == "start"
+        links = [url for url in analysis.links if self.follow(url, depth + 1, "link")]
+        yield from self._plan(
+            self.frontier.links(response.url, links, depth, on_listing, analysis.headline_links)
+        )
+
+    def _plan(self, plan: LinkPlan) -> list[scrapy.Request]:
+        """The requests a frontier decision makes; what it left out, counted per rule."""
+        for reason, amount in plan.skipped.items():
+            self._count(Counter.skipped(reason), amount)
+        return [
+            self.page_request(url, depth, "link", priority) for url, depth, priority in plan.follow
+        ]
 
     def page_failed(self, failure: Failure) -> list[scrapy.Request]:
         if isinstance(failure.value, HttpError):
@@ -463,6 +550,9 @@ class ArchiveSpider(scrapy.Spider):
         self._count_failure(failure)
         request = _failed_request(failure)
         following = self._page_done(request.meta)
+        if isinstance(failure.value, HttpError) and failure.value.response.status in (404, 410):
+            url = request.meta.get("redirect_urls", [request.url])[0]
+            following += self._plan(self.frontier.decided(url, "gone"))
         copy_of = request.meta.get(Meta.CANONICAL_OF)
         if copy_of and isinstance(failure.value, HttpError):
             # The canonical a page named is broken (404, 410, ...): the page we have is

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage import blobs, leases
+from storage import blobs, discovery_memory, leases
 from storage.engine import build_engine, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
@@ -301,6 +301,41 @@ class Archive:
         with self.engine.connect() as conn:
             for row in conn.execute(statement.execution_options(yield_per=5000)):
                 yield row[0], row[1], row[2]
+
+    # ------------------------------------------------------------------ discovery memory
+
+    def load_discovery_memory(
+        self, site: str, decided_after: datetime
+    ) -> tuple[list[discovery_memory.ShapeRow], list[discovery_memory.RememberedUrl]]:
+        """What earlier runs learned about the site (storage.discovery_memory): its URL
+        shapes, its listings, and the pages not to fetch again decided after the cutoff."""
+        with self.engine.connect() as conn:
+            shapes = discovery_memory.load_shapes(conn, site)
+            urls = discovery_memory.load_urls(conn, site, decided_after)
+        return shapes, urls
+
+    def remember_discovery(
+        self,
+        site: str,
+        shapes: dict[str, discovery_memory.ShapeRow],
+        urls: Sequence[discovery_memory.RememberedUrl],
+        stories: Sequence[str],
+    ) -> None:
+        """Store a run's learned shapes and verdicts, and forget verdicts on URLs that
+        were stories this time; one transaction."""
+        now = datetime.now(UTC)
+
+        def work(conn: Connection) -> None:
+            discovery_memory.save_shapes(conn, site, shapes, now)
+            discovery_memory.save_urls(conn, site, urls, now)
+            discovery_memory.forget_urls(conn, site, stories)
+
+        self._transaction(work, what="discovery memory")
+
+    def discovery_counts(self) -> dict[str, dict[str, Any]]:
+        """Per site: learned URL shapes, and remembered URLs by verdict."""
+        with self.engine.connect() as conn:
+            return discovery_memory.counts(conn)
 
     # ------------------------------------------------------------------ site leases
 

@@ -43,8 +43,10 @@ __all__ = [
     "lease_table",
     "metadata",
     "run_table",
+    "shape_table",
     "site_table",
     "snapshot_table",
+    "url_verdict_table",
 ]
 
 NAMING_CONVENTION = {
@@ -233,4 +235,38 @@ lease_table = Table(
     Column("holder", String(200), nullable=False),
     _when("acquired_at"),
     _when("expires_at"),
+)
+
+# What the crawler learned about a site's URL shapes (crawler.analysis.shape_book): how
+# many pages of each path template were articles, listings or neither. Keyed by site name
+# like the leases: discovery memory belongs to the crawl, not to the archived stories.
+shape_table = Table(
+    "site_url_shapes",
+    metadata,
+    Column("site", String(200), primary_key=True),
+    Column("shape", String(400), primary_key=True),
+    Column("articles", Integer, nullable=False),
+    Column("listings", Integer, nullable=False),
+    Column("others", Integer, nullable=False),
+    _when("updated_at"),
+)
+
+# URLs the crawler decided and need not fetch again soon: pages that are not stories and
+# pages that answered 404/410 (until checked_at + the site's recheck_after), and listings
+# (kept with their validators, so the next run asks for them conditionally). Keyed by a
+# 16-byte hash of the canonical URL, which keeps the primary key small on both databases.
+url_verdict_table = Table(
+    "site_url_verdicts",
+    metadata,
+    Column("site", String(200), primary_key=True),
+    Column("url_key", LargeBinary(16), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    # A listing's links to stories and listings, one per line: what a 304 stands for.
+    Column("links", Text),
+    _when("checked_at"),
+    CheckConstraint("verdict IN ('not_story', 'gone', 'listing')", name="verdict"),
+    Index("ix_site_url_verdicts_site_checked", "site", "checked_at"),
 )

@@ -103,6 +103,8 @@ class PageLinks:
     # Anchor texts of LINE_CHARS or more (whitespace-normalized), to recognise extracted
     # text lines that are links.
     link_texts: frozenset[str] = frozenset()
+    # The links whose anchor text reads like a headline (a listing's teasers).
+    headline_urls: frozenset[str] = frozenset()
 
 
 def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
@@ -139,7 +141,13 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             headlines[url] = max(len(text), headlines.get(url, 0))
         if len(text) >= LINE_CHARS and len(texts) < MAX_LINK_TEXTS:
             texts.add(text)
-    return PageLinks(list(seen), len(headlines), sum(headlines.values()), frozenset(texts))
+    return PageLinks(
+        list(seen),
+        len(headlines),
+        sum(headlines.values()),
+        frozenset(texts),
+        frozenset(headlines),
+    )
 
 
 def _is_file(url: str) -> bool:

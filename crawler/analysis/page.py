@@ -25,6 +25,8 @@ from storage.urls import canonical_or_none, same_site
 
 __all__ = ["FetchedPage", "PageAnalysis", "PageRules", "analyze_page", "not_modified"]
 
+# A page that is no article and links this many headlines is a listing of stories.
+LISTING_HEADLINES = 3
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -68,6 +70,10 @@ class PageAnalysis:
     links: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     canonical: str | None = None
+    # Not an article but a page of headline links to stories: home, section, tag, author.
+    listing: bool = False
+    # Links whose anchor text reads like a headline: on a listing, teasers of stories.
+    headline_links: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +116,12 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
     )
     if not decision.is_article:
         return PageAnalysis(
-            "not_article", decision=decision, links=links.urls, feeds=meta.feed_links
+            "not_article",
+            decision=decision,
+            links=links.urls,
+            feeds=meta.feed_links,
+            listing=links.headline_links >= LISTING_HEADLINES,
+            headline_links=links.headline_urls,
         )
     try:
         prepared = prepare(_record(page, extraction.article)).precompute().detach_body()

@@ -22,7 +22,7 @@ from crawler.cli.common import (
     setting_overrides,
 )
 from crawler.config.timespec import format_duration
-from crawler.keys import Counter
+from crawler.keys import DISCOVERY_MODES, Counter
 from crawler.running.exit_codes import EXIT_BUSY, EXIT_FAILURE, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ log = logging.getLogger("newsarchive")
 )
 @click.option("--max-depth", type=click.IntRange(0, 50), help="link-following depth for this run")
 @click.option(
+    "--discovery",
+    type=click.Choice(DISCOVERY_MODES),
+    help="fresh: fetch stories, learn the site's URL shapes (default); full: follow every "
+    "same-site link to the depth limit (backfill); overrides sites.toml",
+)
+@click.option(
     "--wait", is_flag=True, help="if a site is being crawled (e.g. by the scheduler), wait for it"
 )
 @format_option("text", "json")
@@ -62,6 +68,7 @@ def crawl(
     max_pages: int | None,
     since: datetime | None,
     max_depth: int | None,
+    discovery: str | None,
     wait: bool,
     fmt: str,
 ) -> None:
@@ -80,6 +87,8 @@ def crawl(
         configs = resolve_targets(targets, sites)
     except SitesConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    if discovery is not None:
+        configs = [replace(c, discovery=discovery) for c in configs]
     overrides = setting_overrides(settings)
     # One extraction worker starts now, on the core this process's imports (Scrapy,
     # SQLAlchemy: most of the start-up) leave idle; the others start with the engine.
@@ -216,8 +225,20 @@ def summary_line(result: CrawlResult) -> str:
         f"({c.get(Counter.CHECKED_304, 0)} by 304), "
         f"{c.get(Counter.NOT_ARTICLE, 0)} not articles, {errors} errors"
         + (f" {_flat(c.get(Counter.ERRORS, {}))}" if errors else "")
+        + f"; {discovery_summary(c)}"
         + "".join(f"; WARNING: {flag}" for flag in c.get("flags", []))
     )
+
+
+def discovery_summary(counters: Mapping[str, Any]) -> str:
+    """What discovery cost: requests, requests per story, links left out by each rule."""
+    requests = counters.get(Counter.REQUESTS, 0)
+    per_story = counters.get(Counter.REQUESTS_PER_STORY)
+    skipped = counters.get(Counter.SKIPPED, {})
+    text = f"{requests} requests" + (f" ({per_story} per story)" if per_story else "")
+    if skipped:
+        text += f", {sum(skipped.values())} links skipped {_flat(skipped)}"
+    return text
 
 
 def _flat(values: Mapping[str, Any]) -> str:

@@ -25,11 +25,23 @@ def stats(ctx: click.Context, fmt: str) -> None:
     with open_archive(ctx) as archive:
         data = archive.stats()
         # The health flags of each site's latest run (crawler.runtime.health).
+        latest = {site: archive.runs(site=site, limit=1) for site in data["per_site"]}
         data["flags"] = {
             site: flags
-            for site in data["per_site"]
-            if (latest := archive.runs(site=site, limit=1))
-            and (flags := list(latest[0].counters.get("flags", [])))
+            for site, runs in latest.items()
+            if runs and (flags := list(runs[0].counters.get("flags", [])))
+        }
+        # What discovery costs and remembers per site: the latest run's requests per story
+        # and skipped links, the learned URL shapes and remembered URLs (crawler.runtime
+        # .frontier).
+        memory = archive.discovery_counts()
+        data["discovery"] = {
+            site: {
+                "requests_per_story": runs[0].counters.get("requests_per_story") if runs else None,
+                "skipped": runs[0].counters.get("skipped", {}) if runs else {},
+                **memory.get(site, {"shapes": 0, "remembered_urls": {}}),
+            }
+            for site, runs in latest.items()
         }
     if fmt == "json":
         print_json(data)
@@ -48,6 +60,14 @@ def stats(ctx: click.Context, fmt: str) -> None:
     table.add_row("last seen", fmt_time(data["last_seen"]))
     for site, count in data["per_site"].items():
         table.add_row(f"  site {site}", f"{count:,}")
+    for site, found in data["discovery"].items():
+        remembered = sum(found["remembered_urls"].values())
+        per_story = found["requests_per_story"]
+        table.add_row(
+            f"  discovery {site}",
+            (f"{per_story} requests per story, " if per_story else "")
+            + f"{found['shapes']:,} shapes, {remembered:,} URLs remembered",
+        )
     for site, flags in data["flags"].items():
         table.add_row(f"  ⚠ {site}", "; ".join(flags))
     console().print(table)
@@ -128,6 +148,18 @@ def _run_summary(counters: dict[str, Any]) -> str:
     if total:
         worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
         parts.append(f"errors {total:,} (" + ", ".join(f"{k} {v}" for k, v in worst) + ")")
+    if counters.get("requests"):
+        per_story = counters.get("requests_per_story")
+        parts.append(
+            f"requests {counters['requests']:,}"
+            + (f" ({per_story} per story)" if per_story else "")
+        )
+    skipped = {k: v for k, v in counters.get("skipped", {}).items() if isinstance(v, int)}
+    if skipped:
+        top = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:3]
+        parts.append(
+            f"skipped {sum(skipped.values()):,} (" + ", ".join(f"{k} {v}" for k, v in top) + ")"
+        )
     summary = ", ".join(parts)
     flags = counters.get("flags") or []
     return summary + "".join(f"\n⚠ {flag}" for flag in flags)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config.timespec import parse_duration
+from crawler.keys import DISCOVERY_MODES
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_DEPTH = 3
+# A page decided "not a story" (or 404/410) is fetched again after this long.
+DEFAULT_RECHECK_AFTER = timedelta(days=7)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 _SETTING_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -39,6 +42,8 @@ _DEFAULTABLE = (
     "allow",
     "deny",
     "max_depth",
+    "discovery",
+    "recheck_after",
     "since",
     "schedule",
     "max_runtime",
@@ -66,6 +71,8 @@ class SiteConfig:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     max_depth: int = DEFAULT_MAX_DEPTH
+    discovery: str = "fresh"
+    recheck_after: timedelta = DEFAULT_RECHECK_AFTER
     since: timedelta | None = None
     schedule: str | None = None
     # The longest a scheduled run may take before the scheduler stops it.
@@ -201,6 +208,8 @@ def _site(name: str, table: Mapping[str, Any]) -> SiteConfig:
         allow=_patterns(table, "allow", where),
         deny=_patterns(table, "deny", where),
         max_depth=_max_depth(table, where),
+        discovery=_discovery(table, where),
+        recheck_after=_recheck_after(table, where),
         since=_duration(table, "since", where),
         schedule=_schedule(table, where),
         max_runtime=_duration(table, "max_runtime", where),
@@ -252,6 +261,18 @@ def _max_depth(table: Mapping[str, Any], where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
         raise SitesConfigError(f"{where}.max_depth: expected an integer from 0 to 50")
     return value
+
+
+def _discovery(table: Mapping[str, Any], where: str) -> str:
+    value = table.get("discovery", "fresh")
+    if value not in DISCOVERY_MODES:
+        raise SitesConfigError(f'{where}.discovery: expected "fresh" or "full"')
+    return str(value)
+
+
+def _recheck_after(table: Mapping[str, Any], where: str) -> timedelta:
+    value = _duration(table, "recheck_after", where)
+    return DEFAULT_RECHECK_AFTER if value is None else value
 
 
 def _duration(table: Mapping[str, Any], key: str, where: str) -> timedelta | None:

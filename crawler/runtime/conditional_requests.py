@@ -1,5 +1,5 @@
-"""Known stories are requested with If-None-Match / If-Modified-Since, so an unchanged one
-costs a 304: no download, no extraction."""
+"""Known stories and listings are requested with If-None-Match / If-Modified-Since, so an
+unchanged one costs a 304: no download, no extraction."""
 
 from __future__ import annotations
 
@@ -67,10 +67,13 @@ class ConditionalRequestMiddleware:
         return table
 
     def process_request(self, request: Request) -> None:
-        if not self.validators or request.meta.get(Meta.ROLE) != "page":
+        if request.meta.get(Meta.ROLE) != "page":
             return
-        key = validator_key(request.url)
-        found = self.validators.get(key) if key is not None else None
+        # A listing an earlier run saw (the spider's frontier put its validators here).
+        found = request.meta.get(Meta.LISTING_VALIDATORS)
+        if found is None and self.validators:
+            key = validator_key(request.url)
+            found = self.validators.get(key) if key is not None else None
         if found is None:
             return
         etag, last_modified = found

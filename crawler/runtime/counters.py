@@ -37,7 +37,10 @@ CORE_COUNTERS = (
 )
 # Scrapy's own stats that are counters of ours: its robots.txt middleware counts the
 # requests it refuses, and raises a plain IgnoreRequest that says no more than its text.
-_SCRAPY_STATS = {"robotstxt/forbidden": Counter.blocked("robots")}
+_SCRAPY_STATS = {
+    "robotstxt/forbidden": Counter.blocked("robots"),
+    "downloader/request_count": Counter.REQUESTS,
+}
 
 
 def run_status(reason: str, counters: dict[str, Any] | None = None) -> str:
@@ -79,6 +82,12 @@ def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
             counters.setdefault(group, {})[leaf] = value
         else:
             counters[name] = value
+    stories = sum(
+        counters[name]
+        for name in (Counter.ARTICLES_NEW, Counter.ARTICLES_CHANGED, Counter.ARTICLES_UNCHANGED)
+    )
+    if stories and counters.get(Counter.REQUESTS):
+        counters[Counter.REQUESTS_PER_STORY] = round(counters[Counter.REQUESTS] / stories, 2)
     return counters
 
 

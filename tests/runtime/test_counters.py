@@ -45,7 +45,22 @@ def test_counters_nest_by_group_and_skip_non_numbers() -> None:
         "checked_304": 0,
         "not_article": 0,
         "errors": {"http_500": 2, "timeout": 1},
+        "requests": 12,
     }
+
+
+def test_requests_per_story_counts_every_request_against_the_stories_archived_or_checked() -> None:
+    stats = {
+        "downloader/request_count": 25,
+        "newsarchive/articles_new": 12,
+        "newsarchive/articles_unchanged": 8,
+        "newsarchive/skipped/known_not_story": 3,
+    }
+    counters = collect_counters(stats)
+    assert counters["requests"] == 25
+    assert counters["requests_per_story"] == 1.25
+    assert counters["skipped"] == {"known_not_story": 3}
+    assert "requests_per_story" not in collect_counters({"downloader/request_count": 5})
 
 
 def test_robots_refusals_come_from_scrapys_own_count() -> None:

@@ -1,0 +1,534 @@
+"""The frontier: which discovered links a crawl fetches, in what order, and which wait.
+
+Fresh discovery spends requests where the stories are (known story shapes first, unknown
+shapes held until learned or explored within a budget, dropped and barren shapes skipped,
+earlier verdicts remembered); full discovery follows every link within max_depth.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.analysis.shape_book import BARREN_AFTER, DROP_AFTER, ShapeKind
+from crawler.analysis.url_shapes import url_shape
+from crawler.runtime.frontier import EXPLORE_FLOOR, EXPLORE_SHARE, Frontier, LinkPlan, Priority
+from storage.discovery_memory import RememberedUrl, ShapeRow
+
+SITE = "https://news.example"
+ARTICLE = f"{SITE}/world/2026/11/03/some-long-story-slug/"
+SAME_SHAPE = f"{SITE}/world/2026/11/04/another-long-story-about-it/"
+OTHER_SECTION = f"{SITE}/business/2026/11/04/markets-rally-on-rate-cut/"
+FRONT = f"{SITE}/"
+WORLD = f"{SITE}/world/"
+
+
+def _fresh(max_depth: int = 3) -> Frontier:
+    return Frontier("fresh", max_depth)
+
+
+def _urls(plan: LinkPlan) -> list[str]:
+    return [url for url, _, _ in plan.follow]
+
+
+def test_the_constants_the_rules_are_written_for() -> None:
+    assert (EXPLORE_FLOOR, EXPLORE_SHARE, DROP_AFTER, BARREN_AFTER) == (4, 0.04, 3, 4)
+    assert Priority.STORY > Priority.LIKELY_STORY > Priority.LISTING > Priority.PAGINATION
+    assert Priority.PAGINATION > Priority.EXPLORE > Priority.OTHER
+
+
+def test_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="discovery mode 'everything'"):
+        Frontier("everything", 3)
+
+
+# ---------------------------------------------------------------------- fresh: shapes
+
+
+def test_a_known_story_shape_is_followed_from_an_article() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    plan = frontier.links(ARTICLE, [SAME_SHAPE, ARTICLE], 1, on_listing=False)
+    assert plan.follow == [(SAME_SHAPE, 2, Priority.STORY)]  # the page itself is seen
+    assert plan.held == 0 and not plan.skipped
+    # followed once: the next page naming it again adds nothing
+    assert frontier.links(OTHER_SECTION, [SAME_SHAPE], 1, on_listing=False) == LinkPlan()
+
+
+def test_a_story_shape_of_another_section_is_probed_before_it_is_followed() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    # a section the site has not shown: the coarse story shape does not reach it
+    assert frontier.links(ARTICLE, [OTHER_SECTION], 1, on_listing=False).held == 1
+    frontier.decided(f"{SITE}/business/", "listing")
+    more = [
+        f"{SITE}/business/2026/11/05/oil-prices-fall-again-today/",
+        f"{SITE}/business/2026/11/06/bank-raises-rates-by-half/",
+    ]
+    plan = frontier.links(SAME_SHAPE, more, 1, on_listing=False)
+    # one probe of the shape now, the rest wait for its verdict
+    assert plan.follow == [(more[0], 2, Priority.STORY)]
+    assert plan.held == 1
+    released = frontier.decided(more[0], "article")
+    assert sorted(released.follow) == sorted(
+        [(OTHER_SECTION, 2, Priority.STORY), (more[1], 2, Priority.STORY)]
+    )
+    assert frontier.held == 0
+
+
+def test_links_are_canonicalized_and_junk_is_ignored() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    plan = frontier.links(
+        ARTICLE,
+        [SAME_SHAPE + "?utm_source=tw#comments", "javascript:alert(1)", "mailto:x@news.example"],
+        1,
+        on_listing=False,
+    )
+    assert plan.follow == [(SAME_SHAPE, 2, Priority.STORY)]
+    assert plan.held == 0 and not plan.skipped
+
+
+def test_an_unknown_shape_on_an_article_waits_for_its_shape_to_be_learned() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    waiting = [f"{SITE}/video/x7k2p9", f"{SITE}/video/m4n5b6"]
+    plan = frontier.links(ARTICLE, [*waiting, f"{SITE}/about/"], 1, on_listing=False)
+    assert plan.follow == []
+    assert plan.held == 3 and frontier.held == 3
+    # a page of another shape releases nothing
+    assert frontier.decided(SAME_SHAPE, "article").follow == []
+    # a video fetched another way turns out to be a story: the waiting videos follow
+    released = frontier.decided(f"{SITE}/video/q8m3z1", "article")
+    assert released.follow == [(url, 2, Priority.STORY) for url in waiting]
+    assert frontier.held == 1  # /about/ still waits
+    assert frontier.links(SAME_SHAPE, waiting, 1, on_listing=False).follow == []
+
+
+def test_held_links_of_a_listing_shape_wait_until_its_pages_name_new_stories() -> None:
+    frontier = _fresh()
+    tags = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/"]
+    assert frontier.links(ARTICLE, tags, 1, on_listing=False).held == 2
+    oil = f"{SITE}/tag/oil/"
+    assert frontier.decided(oil, "listing").follow == []  # a listing, of unproven worth
+    plan = frontier.links(oil, [SAME_SHAPE], 0, on_listing=True)  # it names a new story
+    assert plan.follow == [
+        (SAME_SHAPE, 1, Priority.LIKELY_STORY),
+        *[(url, 2, Priority.ARTICLE_LISTING) for url in tags],
+    ]
+    assert frontier.held == 0
+
+
+def test_a_listing_shape_on_an_article_is_probed() -> None:
+    frontier = _fresh()
+    frontier.decided(f"{SITE}/tag/oil/", "listing")
+    tags = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/"]
+    plan = frontier.links(ARTICLE, tags, 1, on_listing=False)
+    assert plan.follow == [(tags[0], 2, Priority.ARTICLE_LISTING)]
+    assert plan.held == 1
+    # on a listing, a listing shape is followed as such
+    on_listing = frontier.links(WORLD, [f"{SITE}/tag/gas/"], 0, on_listing=True)
+    assert on_listing.follow == [(f"{SITE}/tag/gas/", 1, Priority.LISTING)]
+
+
+def test_a_held_link_fetched_another_way_is_not_released_again() -> None:
+    frontier = _fresh()
+    video, other = f"{SITE}/video/x7k2p9", f"{SITE}/video/m4n5b6"
+    assert frontier.links(ARTICLE, [video, other], 1, on_listing=False).held == 2
+    frontier.mark_seen(video)  # a sitemap listed it
+    released = frontier.decided(video, "article")
+    assert released.follow == [(other, 2, Priority.STORY)]
+
+
+def test_a_shape_of_misses_is_dropped_with_the_links_waiting_for_it() -> None:
+    frontier = _fresh()
+    tags = [f"{SITE}/tag/{word}/" for word in ("climate", "energy", "oil", "gas")]
+    assert frontier.links(ARTICLE, tags, 1, on_listing=False).held == len(tags)
+    misses = [f"{SITE}/tag/politics/", f"{SITE}/tag/sport/", f"{SITE}/tag/media/"]
+    assert len(misses) == DROP_AFTER
+    for url, verdict in zip(misses[:-1], ["not_story", "gone"], strict=True):
+        plan = frontier.decided(url, verdict)
+        assert plan.follow == [] and not plan.skipped
+    dropped = frontier.decided(misses[-1], "not_story")
+    assert dropped.follow == []
+    assert dropped.skipped["shape_dropped"] == len(tags)
+    assert frontier.held == 0
+    later = frontier.links(SAME_SHAPE, [f"{SITE}/tag/science/"], 1, on_listing=False)
+    assert later.follow == [] and later.held == 0
+    assert later.skipped["shape_dropped"] == 1
+    # even on a listing, a dropped shape is not followed
+    on_listing = frontier.links(WORLD, [f"{SITE}/tag/arts/"], 0, on_listing=True)
+    assert on_listing.follow == [] and on_listing.skipped["shape_dropped"] == 1
+    assert frontier.explore(10_000) == []
+
+
+def test_a_story_among_the_misses_keeps_the_shape() -> None:
+    frontier = _fresh()
+    assert frontier.links(ARTICLE, [f"{SITE}/video/x7k2p9"], 1, on_listing=False).held == 1
+    frontier.decided(f"{SITE}/video/a1b2c3", "article")  # released at once
+    for n in range(DROP_AFTER):
+        frontier.decided(f"{SITE}/video/z{n}y{n}x", "not_story")
+    video = url_shape(f"{SITE}/video/zzz111")
+    assert video is not None
+    assert frontier.book.kind(video) is ShapeKind.UNKNOWN  # one story in four: undecided
+    plan = frontier.links(ARTICLE, [f"{SITE}/video/k9k9k9"], 1, on_listing=False)
+    assert plan.held == 1 and not plan.skipped
+
+
+# ---------------------------------------------------------------------- exploration
+
+
+_SECTIONS = ("video", "audio", "gallery", "live", "quiz", "podcast")
+
+
+def _held_on_articles(frontier: Frontier, per_shape: int) -> dict[str, list[str]]:
+    """Links of six unknown shapes (`/video/x7k2p0`, ...), found on an article."""
+    links = {s: [f"{SITE}/{s}/x7k2p{n}" for n in range(per_shape)] for s in _SECTIONS}
+    plan = frontier.links(ARTICLE, [u for urls in links.values() for u in urls], 1, False)
+    assert plan.held == len(_SECTIONS) * per_shape
+    return links
+
+
+def _section(url: str) -> str:
+    return url.removeprefix(SITE + "/").split("/", 1)[0]
+
+
+def test_exploration_is_one_link_per_shape_within_the_floor_budget() -> None:
+    frontier = _fresh()
+    _held_on_articles(frontier, per_shape=3)
+    first = frontier.explore(0)
+    assert len(first) == EXPLORE_FLOOR
+    assert len({_section(url) for url, _, _ in first}) == EXPLORE_FLOOR  # one per shape
+    assert all(depth == 2 and priority == Priority.EXPLORE for _, depth, priority in first)
+    assert frontier.explore_used == EXPLORE_FLOOR
+    assert frontier.explore(0) == []  # the floor is spent for the run
+    assert frontier.explore(int(EXPLORE_FLOOR / EXPLORE_SHARE)) == []  # 4 % of 100 is 4
+    more = frontier.explore(150)  # 4 % of 150 is 6
+    assert len(more) == 2
+    assert not {url for url, _, _ in more} & {url for url, _, _ in first}
+    assert frontier.explore_used == 6
+    assert frontier.held == len(_SECTIONS) * 3 - 6
+
+
+def test_exploration_is_one_per_shape_per_call_and_at_most_drop_after_per_shape() -> None:
+    frontier = _fresh()
+    links = _held_on_articles(frontier, per_shape=10)
+    released: list[str] = []
+    for _ in range(DROP_AFTER + 3):
+        batch = frontier.explore(1_000_000)
+        sections = [_section(url) for url, _, _ in batch]
+        assert len(sections) == len(set(sections))
+        released += [url for url, _, _ in batch]
+    for section in _SECTIONS:
+        assert sum(_section(url) == section for url in released) == DROP_AFTER
+    # the links first found on the page are the first tried
+    assert [u for u in released if _section(u) == "video"] == links["video"][:DROP_AFTER]
+    assert frontier.held == len(_SECTIONS) * (10 - DROP_AFTER)
+
+
+def test_explored_pages_settle_their_shape() -> None:
+    frontier = _fresh()
+    links = _held_on_articles(frontier, per_shape=5)
+    explored = [url for url, _, _ in frontier.explore(1_000_000)]
+    video = next(url for url in explored if _section(url) == "video")
+    released = frontier.decided(video, "article")
+    assert released.follow == [(u, 2, Priority.STORY) for u in links["video"] if u != video]
+    # the other sections' links keep waiting: their own shapes are still unknown
+    assert frontier.held == (len(_SECTIONS) - 1) * 4
+    audio = next(url for url in explored if _section(url) == "audio")
+    for url in (audio, f"{SITE}/audio/q1q1q1", f"{SITE}/audio/w2w2w2"):
+        frontier.decided(url, "not_story")
+    assert frontier.held == (len(_SECTIONS) - 2) * 4
+
+
+def test_links_held_from_listings_are_released_without_the_budget() -> None:
+    frontier = _fresh()
+    _held_on_articles(frontier, per_shape=1)
+    assert len(frontier.explore(0)) == EXPLORE_FLOOR  # budget spent
+    tags = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/"]
+    plan = frontier.links(WORLD, [*tags, f"{SITE}/about/"], 0, on_listing=True)
+    assert plan.held == 3
+    first = frontier.explore(0)
+    # listing links first, one per shape, priority below pagination; the budget stays spent
+    # (the shape with more links waiting first)
+    assert first == [(tags[0], 1, Priority.OTHER - 1), (f"{SITE}/about/", 1, Priority.OTHER - 1)]
+    assert frontier.explore(0) == [(tags[1], 1, Priority.OTHER - 1)]
+    assert frontier.explore(0) == []
+    assert frontier.explore_used == EXPLORE_FLOOR
+
+
+def test_listing_links_go_before_article_links_of_the_same_shape() -> None:
+    frontier = _fresh()
+    assert frontier.links(ARTICLE, [f"{SITE}/tag/elections/"], 1, False).held == 1
+    assert frontier.links(WORLD, [f"{SITE}/tag/climate/"], 0, on_listing=True).held == 1
+    assert frontier.explore(0) == [(f"{SITE}/tag/climate/", 1, Priority.OTHER - 1)]
+    assert frontier.explore(0) == [(f"{SITE}/tag/elections/", 2, Priority.EXPLORE)]
+
+
+# ---------------------------------------------------------------------- listings
+
+
+def test_links_on_a_listing_page() -> None:
+    frontier = _fresh()
+    teaser = f"{SITE}/opinion/why-we-wait"  # does not look like a story, but reads as one
+    story = f"{SITE}/world/2026/11/03/some-long-story-slug/"
+    page_2 = f"{SITE}/world/page/2/"
+    others = [f"{SITE}/tag/climate/", f"{SITE}/about/"]
+    plan = frontier.links(
+        WORLD, [teaser, story, page_2, *others], 0, on_listing=True, headlines=[teaser]
+    )
+    assert plan.follow == [
+        (teaser, 1, Priority.LIKELY_STORY),
+        (story, 1, Priority.LIKELY_STORY),
+        (page_2, 1, Priority.PAGINATION),
+    ]
+    assert plan.held == 2
+    # the same teaser on an article is no teaser: its unknown shape waits
+    article_side = _fresh()
+    held = article_side.links(ARTICLE, [teaser, page_2], 1, on_listing=False, headlines=[teaser])
+    assert held.follow == [] and held.held == 2
+
+
+def test_a_held_link_seen_again_as_a_teaser_is_followed_at_once() -> None:
+    frontier = _fresh()
+    teaser = f"{SITE}/opinion/why-we-wait"
+    assert frontier.links(ARTICLE, [teaser], 1, on_listing=False).held == 1
+    plan = frontier.links(FRONT, [teaser], 0, on_listing=True, headlines=[teaser])
+    assert plan.follow == [(teaser, 1, Priority.LIKELY_STORY)]
+    assert frontier.held == 0
+    assert frontier.explore(1_000) == []
+
+
+def test_known_shapes_on_a_listing() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    frontier.decided(f"{SITE}/tag/climate/", "listing")
+    plan = frontier.links(WORLD, [SAME_SHAPE, f"{SITE}/tag/energy/"], 0, on_listing=True)
+    assert plan.follow == [
+        (SAME_SHAPE, 1, Priority.STORY),
+        (f"{SITE}/tag/energy/", 1, Priority.LISTING),
+    ]
+
+
+def test_a_barren_listing_shape_is_not_followed_further() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    tags = [f"{SITE}/tag/{w}/" for w in ("climate", "energy", "oil", "gas", "coal", "wind")]
+    # each tag page names only the story the run already has
+    for tag in tags[: BARREN_AFTER - 1]:
+        frontier.decided(tag, "listing")
+        assert frontier.links(tag, [ARTICLE], 0, on_listing=True).follow == []
+    still = frontier.links(WORLD, [tags[-2]], 0, on_listing=True)
+    assert still.follow == [(tags[-2], 1, Priority.LISTING)]
+    frontier.decided(tags[BARREN_AFTER - 1], "listing")
+    frontier.links(tags[BARREN_AFTER - 1], [ARTICLE], 0, on_listing=True)
+    plan = frontier.links(WORLD, [tags[-1]], 0, on_listing=True)
+    assert plan.follow == []
+    assert plan.skipped["barren_listing"] == 1
+
+
+def test_a_listing_that_names_a_new_story_is_not_barren() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    tags = [f"{SITE}/tag/{w}/" for w in ("climate", "energy", "oil", "gas", "coal", "wind")]
+    frontier.decided(tags[0], "listing")
+    frontier.links(tags[0], [SAME_SHAPE], 0, on_listing=True)  # a new story
+    for tag in tags[1 : BARREN_AFTER + 1]:
+        frontier.decided(tag, "listing")
+        frontier.links(tag, [ARTICLE], 0, on_listing=True)
+    plan = frontier.links(WORLD, [tags[-1]], 0, on_listing=True)
+    assert plan.follow == [(tags[-1], 1, Priority.LISTING)]
+
+
+# ---------------------------------------------------------------------- depth
+
+
+def test_no_links_at_max_depth() -> None:
+    for frontier in (Frontier("fresh", 2), Frontier("full", 2)):
+        frontier.decided(ARTICLE, "article")
+        assert frontier.links(ARTICLE, [SAME_SHAPE], 2, on_listing=False) == LinkPlan()
+        assert frontier.links(WORLD, [SAME_SHAPE], 3, on_listing=True) == LinkPlan()
+        assert frontier.links(WORLD, [SAME_SHAPE], 1, on_listing=True).follow == [
+            (SAME_SHAPE, 2, Priority.STORY)
+        ]
+    assert Frontier("fresh", 0).links(FRONT, [ARTICLE], 0, on_listing=True) == LinkPlan()
+
+
+def test_listed_depth() -> None:
+    assert Frontier("fresh", 5).listed_depth == 1
+    assert Frontier("full", 5).listed_depth == 5
+    assert Frontier("fresh", 5).fresh and not Frontier("full", 5).fresh
+
+
+# ---------------------------------------------------------------------- full discovery
+
+
+def test_full_discovery_follows_every_link_and_holds_nothing() -> None:
+    frontier = Frontier("full", 3)
+    frontier.decided(ARTICLE, "article")
+    for tag in ("politics", "sport", "media"):
+        frontier.decided(f"{SITE}/tag/{tag}/", "not_story")
+    links = [SAME_SHAPE, f"{SITE}/tag/climate/", f"{SITE}/about/", f"{SITE}/video/x7k2p9"]
+    plan = frontier.links(ARTICLE, links, 1, on_listing=False)
+    assert plan.held == 0 and not plan.skipped
+    assert plan.follow == [
+        (SAME_SHAPE, 2, Priority.STORY),
+        (f"{SITE}/tag/climate/", 2, Priority.OTHER - 2),  # a dropped shape, still followed
+        (f"{SITE}/about/", 2, Priority.OTHER - 2),
+        (f"{SITE}/video/x7k2p9", 2, Priority.OTHER - 2),
+    ]
+    assert frontier.held == 0 and frontier.explore(1_000) == []
+
+
+# ---------------------------------------------------------------------- memory
+
+
+NOT_STORY = f"{SITE}/newsletters/"
+GONE = f"{SITE}/world/2019/01/01/an-old-story-that-was-removed/"
+LISTING = f"{SITE}/sport/"
+LISTING_LINKS = (
+    f"{SITE}/sport/2026/11/02/late-goal-wins-the-derby/",
+    f"{SITE}/tag/football/",
+)
+REMEMBERED = [
+    RememberedUrl(NOT_STORY, "not_story"),
+    RememberedUrl(GONE, "gone"),
+    RememberedUrl(
+        LISTING,
+        "listing",
+        '"v1"',
+        "Mon, 02 Nov 2026 08:00:00 GMT",
+        LISTING_LINKS,
+        LISTING_LINKS[:1],
+    ),
+    RememberedUrl(WORLD, "listing"),  # stored without validators
+]
+
+
+def test_remembered_misses_are_skipped_in_fresh_discovery() -> None:
+    frontier = Frontier("fresh", 3, remembered=REMEMBERED)
+    assert frontier.remembered(NOT_STORY) == "known_not_story"
+    assert frontier.remembered(NOT_STORY + "?utm_source=x") == "known_not_story"
+    assert frontier.remembered(GONE) == "known_gone"
+    assert frontier.remembered(LISTING) is None
+    assert frontier.remembered(ARTICLE) is None
+    assert frontier.remembered("not a url") is None
+    plan = frontier.links(FRONT, [NOT_STORY, GONE, ARTICLE], 0, on_listing=True)
+    assert plan.follow == [(ARTICLE, 1, Priority.LIKELY_STORY)]
+    assert plan.skipped == {"known_not_story": 1, "known_gone": 1}
+    # counted once: the next page naming them again skips them silently
+    again = frontier.links(WORLD, [NOT_STORY, GONE], 0, on_listing=True)
+    assert again.follow == [] and not again.skipped
+
+
+def test_remembered_misses_are_fetched_again_in_full_discovery() -> None:
+    frontier = Frontier("full", 3, remembered=REMEMBERED)
+    assert frontier.remembered(NOT_STORY) is None
+    assert frontier.remembered(GONE) is None
+    plan = frontier.links(FRONT, [NOT_STORY, GONE], 0, on_listing=True)
+    assert _urls(plan) == [NOT_STORY, GONE]
+    assert not plan.skipped
+    assert frontier.listing_validators(LISTING) == ('"v1"', "Mon, 02 Nov 2026 08:00:00 GMT")
+
+
+def test_learned_shapes_are_used_from_the_start() -> None:
+    story = url_shape(ARTICLE)
+    tag = url_shape(f"{SITE}/tag/climate/")
+    assert story is not None and tag is not None
+    rows = [ShapeRow(story.fine, 12, 0, 1), ShapeRow(tag.fine, 0, 0, 5)]
+    frontier = Frontier("fresh", 3, shapes=rows)
+    plan = frontier.links(FRONT, [SAME_SHAPE, f"{SITE}/tag/energy/"], 0, on_listing=True)
+    assert plan.follow == [(SAME_SHAPE, 1, Priority.STORY)]
+    assert plan.skipped["shape_dropped"] == 1
+
+
+def test_remembered_listing_validators() -> None:
+    frontier = Frontier("fresh", 3, remembered=REMEMBERED)
+    assert frontier.listing_validators(LISTING) == ('"v1"', "Mon, 02 Nov 2026 08:00:00 GMT")
+    assert frontier.listing_validators(LISTING + "#top") == (
+        '"v1"',
+        "Mon, 02 Nov 2026 08:00:00 GMT",
+    )
+    assert frontier.listing_validators(WORLD) is None  # nothing to ask conditionally with
+    assert frontier.listing_validators(NOT_STORY) is None
+    assert frontier.listing_validators(FRONT) is None
+
+
+def test_an_unchanged_listing_replays_its_remembered_links() -> None:
+    frontier = Frontier("fresh", 3, remembered=REMEMBERED)
+    plan = frontier.unchanged_listing(LISTING, 0)
+    assert plan.follow[0] == (LISTING_LINKS[0], 1, Priority.LIKELY_STORY)
+    # every remembered link is judged again (followed, or held like a downloaded listing's)
+    assert len(plan.follow) + plan.held == len(LISTING_LINKS)
+    assert frontier.unchanged_listing(LISTING, 0).follow == []  # seen now
+    _, verdicts, _ = frontier.to_remember()
+    assert verdicts == [
+        RememberedUrl(
+            LISTING,
+            "listing",
+            '"v1"',
+            "Mon, 02 Nov 2026 08:00:00 GMT",
+            LISTING_LINKS,
+            LISTING_LINKS[:1],
+        )
+    ]
+    assert frontier.unchanged_listing(f"{SITE}/culture/", 0) == LinkPlan()
+    # at max depth its links are not judged, but it is still remembered with them
+    deep = Frontier("fresh", 1, remembered=REMEMBERED)
+    assert deep.unchanged_listing(LISTING, 1) == LinkPlan()
+    assert deep.to_remember()[1][0].links == LISTING_LINKS
+
+
+def test_an_unchanged_listing_judges_its_links_as_a_downloaded_one() -> None:
+    links = (f"{SITE}/about/", f"{SITE}/tag/football/")
+    remembered = [RememberedUrl(LISTING, "listing", '"v1"', None, links)]
+    replayed = Frontier("fresh", 3, remembered=remembered).unchanged_listing(LISTING, 0)
+    downloaded = Frontier("fresh", 3).links(LISTING, links, 0, on_listing=True)
+    assert downloaded.follow == [] and downloaded.held == 2
+    assert replayed == downloaded
+
+
+def test_to_remember() -> None:
+    frontier = _fresh()
+    frontier.decided(ARTICLE, "article")
+    frontier.decided(NOT_STORY, "not_story", '"ignored"', "Mon, 02 Nov 2026 08:00:00 GMT")
+    frontier.decided(GONE, "gone")
+    frontier.decided(LISTING, "listing", '"v2"', "Tue, 03 Nov 2026 08:00:00 GMT")
+    dropped = [f"{SITE}/tag/{w}/" for w in ("politics", "sport", "media")]
+    for url in dropped:
+        frontier.decided(url, "not_story")
+    links = [SAME_SHAPE, f"{SITE}/tag/football/", f"{SITE}/about/", f"{SITE}/world/page/2/"]
+    frontier.links(LISTING, [ARTICLE, *links], 0, on_listing=True)
+    shapes, verdicts, stories = frontier.to_remember()
+    assert stories == [ARTICLE]
+    by_url = {v.url: v for v in verdicts}
+    assert by_url[NOT_STORY] == RememberedUrl(NOT_STORY, "not_story")  # no validators kept
+    assert by_url[GONE] == RememberedUrl(GONE, "gone")
+    # the listing keeps its validators and its links, less those of a dropped shape
+    assert by_url[LISTING] == RememberedUrl(
+        LISTING,
+        "listing",
+        '"v2"',
+        "Tue, 03 Nov 2026 08:00:00 GMT",
+        (ARTICLE, SAME_SHAPE, f"{SITE}/about/", f"{SITE}/world/page/2/"),
+    )
+    assert set(by_url) == {NOT_STORY, GONE, LISTING, *dropped}
+    story = url_shape(ARTICLE)
+    tag = url_shape(dropped[0])
+    assert story is not None and tag is not None
+    assert shapes[story.fine] == ShapeRow(story.fine, 1, 0, 1)  # GONE has its shape
+    assert shapes[tag.fine] == ShapeRow(tag.fine, 0, 0, 3)
+    assert all(row.shape == key for key, row in shapes.items())
+
+
+def test_a_page_that_became_a_story_is_not_remembered_as_a_miss() -> None:
+    frontier = _fresh()
+    frontier.decided(NOT_STORY, "not_story")
+    frontier.decided(NOT_STORY, "article")
+    _, verdicts, stories = frontier.to_remember()
+    assert verdicts == []
+    assert stories == [NOT_STORY]
+
+
+def test_to_remember_of_a_frontier_that_learned_nothing() -> None:
+    frontier = Frontier("fresh", 3, shapes=[ShapeRow("news.example/about/", 0, 0, 4)])
+    assert frontier.to_remember() == ({}, [], [])
