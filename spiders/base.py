@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
@@ -35,6 +35,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.analysis.extraction import ExtractionOptions
 from crawler.analysis.listings import Listing, parse_feed, parse_sitemap, robots_sitemaps
 from crawler.analysis.page import (
+    LISTING_HEADLINES,
     FetchedPage,
     PageAnalysis,
     PageRules,
@@ -101,6 +102,8 @@ class ArchiveSpider(scrapy.Spider):
             options=self.extraction_options,
         )
         self._deny = site.deny_patterns
+        # Hosts of the start pages whose robots.txt has not been read for sitemaps yet.
+        self._robots_hosts = {urlsplit(url).netloc: urlsplit(url).scheme for url in site.start_urls}
         # Replaced on spider_opened by one that knows what earlier runs learned.
         self.frontier = Frontier(site.discovery, site.max_depth)
         self._sitemaps_requested = 0
@@ -168,8 +171,8 @@ class ArchiveSpider(scrapy.Spider):
             log.warning("could not read what earlier runs learned about %s: %s", site.name, exc)
 
     async def _save_frontier(self, reason: str) -> None:
-        self._count(Counter.skipped("unexplored"), self.frontier.held)
-        self._stats.set_value(stat(Counter.EXPLORED), self.frontier.explore_used)
+        # A crawl that ends without going idle (--max-pages, a stop) counts them here.
+        self._stats.set_value(stat(Counter.skipped("unexplored")), self.frontier.held)
         for line in self.frontier.describe_shapes()[:40]:
             log.info("shape %s", line)
         db = self.settings.get(Setting.DB)
@@ -194,18 +197,20 @@ class ArchiveSpider(scrapy.Spider):
             yield request
 
     def discovery_requests(self) -> Iterable[scrapy.Request]:
-        """Where a crawl starts: robots.txt (for sitemaps), sitemaps, feeds, start pages."""
-        robots = {urljoin(url, "/robots.txt") for url in self.site.start_urls}
-        for url in sorted(robots):
-            yield scrapy.Request(
-                url,
-                self.parse_robots,
-                errback=self.robots_failed,
-                priority=Priority.ROBOTS,
-                # Fetched once for both uses: the robots.txt middleware and this spider
-                # share the download (crawler.runtime.robots_once).
-                meta={Meta.ROLE: "robots", "dont_obey_robotstxt": True},
-            )
+        """Where a crawl starts: robots.txt (for sitemaps), sitemaps, feeds, start pages.
+
+        With robots.txt obeyed, Scrapy's middleware downloads it before the first request
+        to each host and hands it to `robots_fetched` (crawler.runtime.robots_once): one
+        download serves both. Otherwise the spider asks for it itself."""
+        if not self.settings.getbool("ROBOTSTXT_OBEY"):
+            for url in sorted({urljoin(url, "/robots.txt") for url in self.site.start_urls}):
+                yield scrapy.Request(
+                    url,
+                    self.parse_robots,
+                    errback=self.robots_failed,
+                    priority=Priority.ROBOTS,
+                    meta={Meta.ROLE: "robots"},
+                )
         for url in self.site.sitemaps:
             yield self.sitemap_request(url, depth=0)
         for url in self.site.feeds:
@@ -218,7 +223,9 @@ class ArchiveSpider(scrapy.Spider):
         self, url: str, depth: int, source: str, priority: int | None = None
     ) -> scrapy.Request:
         meta: dict[str, Any] = {Meta.ROLE: "page", Meta.DEPTH: depth, Meta.SOURCE: source}
-        validators = self.frontier.listing_validators(url)
+        # Start pages are always downloaded: a home page whose server answers 304 though it
+        # changed (a fixed Last-Modified) would otherwise hide every new story for good.
+        validators = None if source == "start" else self.frontier.listing_validators(url)
         if validators is not None:
             meta[Meta.LISTING_VALIDATORS] = validators
         return scrapy.Request(
@@ -262,24 +269,33 @@ class ArchiveSpider(scrapy.Spider):
     # Scrapy reads and parses the function's source file (to warn about `return value`),
     # on the first crawl's start-up path (docs/benchmarks.md, "What each change bought").
 
+    def robots_fetched(self, netloc: str, url: str | None, body: bytes | None) -> None:
+        """The robots.txt middleware downloaded a host's robots.txt (or failed to: None)."""
+        scheme = self._robots_hosts.pop(netloc, None)
+        if scheme is None or self._closing():
+            return
+        base = url or f"{scheme}://{netloc}/robots.txt"
+        self._schedule(self._after_robots(base, body))
+
     def parse_robots(self, response: Response) -> list[scrapy.Request]:
-        found = robots_sitemaps(response.body, response.url)
-        requests = []
-        if not found and not self.site.sitemaps:
-            requests.append(
-                self.sitemap_request(urljoin(response.url, "/sitemap.xml"), 0, guessed=True)
-            )
-        requests += [
-            self.sitemap_request(url, depth=0) for url in found if self.follow(url, 0, "robots")
-        ]
-        return requests
+        return self._after_robots(response.url, response.body)
 
     def robots_failed(self, failure: Failure) -> list[scrapy.Request]:
-        # No robots.txt: nothing is disallowed, and the conventional sitemap may exist.
-        if self.site.sitemaps:
-            return []
-        url = urljoin(_failed_request(failure).url, "/sitemap.xml")
-        return [self.sitemap_request(url, 0, guessed=True)]
+        return self._after_robots(_failed_request(failure).url, None)
+
+    def _after_robots(self, url: str, body: bytes | None) -> list[scrapy.Request]:
+        """The sitemaps robots.txt names; with none (or no robots.txt: nothing is
+        disallowed), the conventional /sitemap.xml unless the site names its sitemaps."""
+        found = robots_sitemaps(body, url) if body is not None else []
+        requests = []
+        if not found and not self.site.sitemaps:
+            requests.append(self.sitemap_request(urljoin(url, "/sitemap.xml"), 0, guessed=True))
+        requests += [
+            self.sitemap_request(found_url, depth=0)
+            for found_url in found
+            if self.follow(found_url, 0, "robots")
+        ]
+        return requests
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
         self._count(Counter.SITEMAPS)
@@ -338,19 +354,16 @@ class ArchiveSpider(scrapy.Spider):
             if self._too_old(entry.published):
                 self._count(Counter.skipped("too_old"))
                 continue
-            if not self.follow(entry.url, depth, source):
-                continue
-            remembered = self.frontier.remembered(entry.url)
-            if remembered is not None:
-                self._count(Counter.skipped(remembered))
-                continue
-            self.frontier.mark_seen(entry.url)
-            self._listed.add(Listed(entry.url, depth, source))
+            # What a sitemap or feed lists is fetched whatever an earlier run decided: the
+            # publisher says it is a story now.
+            if self.follow(entry.url, depth, source):
+                self._listed.add(Listed(entry.url, depth, source))
         return self._released_listed()
 
     def _released_listed(self) -> list[scrapy.Request]:
         requests = []
         for page in self._listed.release():
+            self.frontier.mark_seen(page.url)
             request = self.page_request(page.url, page.depth, page.source, Priority.LISTED)
             request.meta[Meta.LISTED] = True
             requests.append(request)
@@ -399,12 +412,17 @@ class ArchiveSpider(scrapy.Spider):
                 raise DontCloseSpider
         if self.frontier.fresh and self.frontier.held:
             sent = int(self._stats.get_value("downloader/request_count", 0))
+            budget_used = self.frontier.explore_used
             explored = [
                 self.page_request(url, depth, "explore", priority)
                 for url, depth, priority in self.frontier.explore(sent)
             ]
+            self._count(Counter.EXPLORED, self.frontier.explore_used - budget_used)
             if self._schedule(explored):
                 raise DontCloseSpider
+        # The crawl ends now: what still waits was never explored. Counted here, before
+        # the spider closes and the run's counters are recorded.
+        self._stats.set_value(stat(Counter.skipped("unexplored")), self.frontier.held)
 
     def _too_old(self, published: datetime | None) -> bool:
         return self.cutoff is not None and published is not None and published < self.cutoff
@@ -481,8 +499,8 @@ class ArchiveSpider(scrapy.Spider):
             yield item
 
     def handle_analysis(self, response: Response, analysis: PageAnalysis) -> Iterable[Any]:
-        depth = int(response.meta.get(Meta.DEPTH, 0))
         request_url = response.meta.get("redirect_urls", [response.url])[0]
+        depth = self.frontier.depth_of(request_url, int(response.meta.get(Meta.DEPTH, 0)))
         kind = analysis.kind
         verdict = "not_story"
         if kind == "article" and analysis.prepared is not None:
@@ -506,9 +524,13 @@ class ArchiveSpider(scrapy.Spider):
                 yield request
         elif kind in ("not_html", "empty", "unparsable"):
             self._count(Counter.skipped(kind))
+            if kind != "not_html":
+                verdict = ""  # a bad answer this time, not the page's nature
         else:
             self._count(Counter.NOT_ARTICLE)
-            if analysis.listing:
+            # A listing by its headline links, or by its links to the site's stories
+            # (teasers that are images, or headlines too short to count as such).
+            if analysis.listing or self.frontier.story_links(analysis.links) >= LISTING_HEADLINES:
                 verdict = "listing"
             if analysis.decision is not None:
                 log.debug(
@@ -533,7 +555,7 @@ class ArchiveSpider(scrapy.Spider):
         on_listing = verdict == "listing" or response.meta.get(Meta.SOURCE) == "start"
         links = [url for url in analysis.links if self.follow(url, depth + 1, "link")]
         yield from self._plan(
-            self.frontier.links(response.url, links, depth, on_listing, analysis.headline_links)
+            self.frontier.links(request_url, links, depth, on_listing, analysis.headline_links)
         )
 
     def _plan(self, plan: LinkPlan) -> list[scrapy.Request]:

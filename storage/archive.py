@@ -308,9 +308,10 @@ class Archive:
         self, site: str, decided_after: datetime
     ) -> tuple[list[discovery_memory.ShapeRow], list[discovery_memory.RememberedUrl]]:
         """What earlier runs learned about the site (storage.discovery_memory): its URL
-        shapes, its listings, and the pages not to fetch again decided after the cutoff."""
+        shapes, its listings, and the pages not to fetch again decided after the cutoff
+        (shapes that never gave anything are forgotten after it too)."""
         with self.engine.connect() as conn:
-            shapes = discovery_memory.load_shapes(conn, site)
+            shapes = discovery_memory.load_shapes(conn, site, decided_after)
             urls = discovery_memory.load_urls(conn, site, decided_after)
         return shapes, urls
 

@@ -45,6 +45,7 @@ class ShapeRow:
     articles: int
     listings: int
     others: int
+    gone: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,14 @@ def url_key(url: str) -> bytes:
     return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def load_shapes(conn: Connection, site: str) -> list[ShapeRow]:
+def load_shapes(conn: Connection, site: str, decided_after: datetime) -> list[ShapeRow]:
+    """The site's shapes; one that never gave a story or listing is forgotten once it was
+    last seen before `decided_after`, like a URL's verdict (a site's templates change)."""
+    columns = (_shapes.c.articles, _shapes.c.listings, _shapes.c.others, _shapes.c.gone)
+    useful = (_shapes.c.articles > 0) | (_shapes.c.listings > 0)
     rows = conn.execute(
-        select(_shapes.c.shape, _shapes.c.articles, _shapes.c.listings, _shapes.c.others).where(
-            _shapes.c.site == site
+        select(_shapes.c.shape, *columns).where(
+            _shapes.c.site == site, useful | (_shapes.c.updated_at >= decided_after)
         )
     )
     return [ShapeRow(*row) for row in rows]
@@ -113,6 +118,7 @@ def save_shapes(conn: Connection, site: str, shapes: Mapping[str, ShapeRow], now
             "articles": row.articles,
             "listings": row.listings,
             "others": row.others,
+            "gone": row.gone,
             "updated_at": now,
         }
         for row in shapes.values()

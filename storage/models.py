@@ -238,8 +238,9 @@ lease_table = Table(
 )
 
 # What the crawler learned about a site's URL shapes (crawler.analysis.shape_book): how
-# many pages of each path template were articles, listings or neither. Keyed by site name
-# like the leases: discovery memory belongs to the crawl, not to the archived stories.
+# many pages of each path template were articles, listings, neither, or gone (404/410).
+# Keyed by site name like the leases: discovery memory belongs to the crawl, not to the
+# archived stories.
 shape_table = Table(
     "site_url_shapes",
     metadata,
@@ -248,6 +249,7 @@ shape_table = Table(
     Column("articles", Integer, nullable=False),
     Column("listings", Integer, nullable=False),
     Column("others", Integer, nullable=False),
+    Column("gone", Integer, nullable=False),
     _when("updated_at"),
 )
 

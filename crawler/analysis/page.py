@@ -23,7 +23,14 @@ from storage.prepare import InvalidFetchError, PreparedFetch, prepare
 from storage.records import ExtractedArticle, FetchRecord
 from storage.urls import canonical_or_none, same_site
 
-__all__ = ["FetchedPage", "PageAnalysis", "PageRules", "analyze_page", "not_modified"]
+__all__ = [
+    "LISTING_HEADLINES",
+    "FetchedPage",
+    "PageAnalysis",
+    "PageRules",
+    "analyze_page",
+    "not_modified",
+]
 
 # A page that is no article and links this many headlines is a listing of stories.
 LISTING_HEADLINES = 3

@@ -43,21 +43,26 @@ class ShapeKind(enum.Enum):
 class ShapeCounts:
     articles: int = 0
     listings: int = 0
+    # Pages fetched that were neither, and addresses that answered 404/410. A dead link can
+    # keep a live template (expired wire copy under the story URL scheme), so the gone
+    # count can drop a shape that never produced anything, but not outvote its stories.
     others: int = 0
+    gone: int = 0
 
     @property
     def pages(self) -> int:
-        return self.articles + self.listings + self.others
+        return self.articles + self.listings + self.others + self.gone
 
     def kind(self) -> ShapeKind:
         useful = self.articles + self.listings
-        if self.articles and self.articles * 2 >= self.pages and self.articles >= self.listings:
+        answered = useful + self.others
+        if self.articles and self.articles * 2 >= answered and self.articles >= self.listings:
             return ShapeKind.STORY
-        if self.listings and useful * 2 >= self.pages:
+        if self.listings and useful * 2 >= answered:
             return ShapeKind.LISTING if self.listings > self.articles else ShapeKind.STORY
         if useful == 0 and self.pages >= DROP_AFTER:
             return ShapeKind.DROPPED
-        if self.pages >= MIXED_AFTER and useful * 5 < self.pages:
+        if answered >= MIXED_AFTER and useful * 5 < answered:
             return ShapeKind.DROPPED
         return ShapeKind.UNKNOWN
 
@@ -66,12 +71,15 @@ class ShapeCounts:
             self.articles += 1
         elif verdict == "listing":
             self.listings += 1
+        elif verdict == "gone":
+            self.gone += 1
         else:
             self.others += 1
         if self.pages > _SATURATION:
             self.articles //= 2
             self.listings //= 2
             self.others //= 2
+            self.gone //= 2
 
 
 @dataclass(slots=True)
@@ -85,7 +93,7 @@ class ShapeBook:
 
     def __init__(self, known: Mapping[str, ShapeCounts] | None = None) -> None:
         self._counts: dict[str, ShapeCounts] = {
-            shape: ShapeCounts(c.articles, c.listings, c.others)
+            shape: ShapeCounts(c.articles, c.listings, c.others, c.gone)
             for shape, c in (known or {}).items()
         }
         self._changed: set[str] = set()
@@ -135,7 +143,7 @@ class ShapeBook:
         return kind
 
     def record(self, shape: UrlShape, verdict: str) -> None:
-        """One decided page: "article", "listing" or anything else (not a story, gone)."""
+        """One decided page: "article", "listing", "gone" (404/410) or anything else."""
         for key in {shape.fine, shape.coarse}:
             self._counts.setdefault(key, ShapeCounts()).add(verdict)
             self._changed.add(key)

@@ -137,8 +137,9 @@ def _query_shape(query: str) -> str:
     return "?" + "&".join(names[:6]) if names else ""
 
 
+# Not `?p=`: WordPress names its posts so (`/?p=123` is a story).
 _PAGINATION = re.compile(
-    r"(?:[?&](?:page|p|pg|offset|start)=\d+|/page/\d+/?$|/p/\d+/?$)", re.IGNORECASE
+    r"(?:[?&](?:page|pg|offset|start)=\d+|/page/\d+/?$|/p/\d+/?$)", re.IGNORECASE
 )
 
 

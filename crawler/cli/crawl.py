@@ -237,7 +237,7 @@ def discovery_summary(counters: Mapping[str, Any]) -> str:
     skipped = counters.get(Counter.SKIPPED, {})
     text = f"{requests} requests" + (f" ({per_story} per story)" if per_story else "")
     if skipped:
-        text += f", {sum(skipped.values())} links skipped {_flat(skipped)}"
+        text += f", {sum(skipped.values())} skipped {_flat(skipped)}"
     return text
 
 

@@ -48,8 +48,11 @@ MAX_HELD_PER_SHAPE = 2_000
 MAX_VERDICTS = 100_000
 # Links of a shape of unproven worth fetched before its verdict is awaited.
 PROBES = 1
-# Links remembered per listing, to judge again when it answers 304.
-MAX_LISTING_LINKS = 500
+# Links remembered per listing, to judge again when it answers 304, and listings per run.
+MAX_LISTING_LINKS = 300
+MAX_LISTINGS = 2_000
+# What _priority returns for a link a rule leaves out.
+_SKIP = -1_000_000
 
 
 class Priority:
@@ -70,7 +73,8 @@ class Priority:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    url: str
+    url: str  # canonical: the frontier's key
+    spelling: str  # as the page wrote it: what is requested
     depth: int
     on_listing: bool
 
@@ -107,6 +111,8 @@ class Frontier:
             elif mode == "fresh":
                 self._not_again[url.url] = url.verdict
         self._seen: set[str] = set()
+        # Requested URLs linked again from nearer the start, at the smaller depth.
+        self._shallowest: dict[str, int] = {}
         self._held: dict[str, deque[_Held]] = {}
         self._held_keys: set[str] = set()
         self._listing_held: Counter[str] = Counter()
@@ -138,14 +144,6 @@ class Frontier:
 
     # ------------------------------------------------------------------ before fetching
 
-    def remembered(self, url: str) -> str | None:
-        """The counter kind of an earlier run's verdict that rules this URL out, if any."""
-        key = canonical_or_none(url)
-        verdict = self._not_again.get(key) if key is not None else None
-        if verdict is None:
-            return None
-        return "known_gone" if verdict == "gone" else "known_not_story"
-
     def listing_validators(self, url: str) -> tuple[str | None, str | None] | None:
         key = canonical_or_none(url)
         known = self.listings.get(key) if key is not None else None
@@ -161,11 +159,26 @@ class Frontier:
         if key is None or known is None:
             return LinkPlan()
         self._seen.add(key)
-        self._listing_links[key] = (known.links, known.headlines)
         verdict = self._verdicts.get(key)
         if verdict is None and len(self._verdicts) < MAX_VERDICTS:
             self._verdicts[key] = RememberedUrl(key, "listing", known.etag, known.last_modified)
         return self.links(key, known.links, depth, on_listing=True, headlines=known.headlines)
+
+    def depth_of(self, url: str, depth: int) -> int:
+        """The depth a fetched page counts as: the one it was requested at, or less if a
+        page found later links to it from nearer the start (a story the sitemap listed,
+        requested first at the sitemap's depth, that the home page also links to)."""
+        key = canonical_or_none(url)
+        found = self._shallowest.pop(key, depth) if key is not None else depth
+        return min(depth, found)
+
+    def story_links(self, urls: Iterable[str]) -> int:
+        """How many of these links have a story shape of the site (by their fine shape)."""
+        count = 0
+        for url in urls:
+            shape = url_shape(url)
+            count += shape is not None and self.book.fine_kind(shape) is ShapeKind.STORY
+        return count
 
     def mark_seen(self, url: str) -> None:
         """A URL requested other than through links (start pages, listed stories)."""
@@ -190,94 +203,103 @@ class Frontier:
         headlines: Collection[str] = (),
     ) -> LinkPlan:
         """Judge the links of one page at `depth` (its links are at depth + 1);
-        `headlines` are the links whose anchor text reads like a headline."""
+        `headlines` are the links whose anchor text reads like a headline. `page_url` is
+        the URL the page was asked for (before redirects): a listing's links are
+        remembered under it, as its verdict is."""
         plan = LinkPlan()
+        judged = [(url, canonical_or_none(url)) for url in urls]
+        if on_listing:
+            self._remember_listing_links(page_url, judged, headlines)
         if depth >= self.max_depth:
             return plan
         new_stories = 0
-        # The listing's links not ruled out by their shape, whether or not this run already
-        # has them: what a 304 of the page stands for next time.
-        worth: list[str] = []
-        teasers: list[str] = []
-        for url in urls:
-            key = canonical_or_none(url)
-            if key is None:
+        for url, key in judged:
+            shape = url_shape(key) if key is not None else None
+            if key is None or shape is None:
                 continue
-            shape = url_shape(key)
-            if shape is None:
-                continue
-            if on_listing and self.book.kind(shape) not in (ShapeKind.DROPPED, ShapeKind.BARREN):
-                worth.append(key)
-                if url in headlines:
-                    teasers.append(key)
             if key in self._seen:
+                if depth + 1 < self._shallowest.get(key, depth + 2):
+                    self._shallowest[key] = depth + 1
                 continue
-            teaser = on_listing and (
-                url in headlines or (looks_like_story(key) and not looks_like_pagination(key))
-            )
+            pagination = looks_like_pagination(key)
+            teaser = on_listing and (url in headlines or (looks_like_story(key) and not pagination))
             if key in self._held_keys:
-                if teaser:
-                    self._unhold(key, shape)
-                else:
+                if not teaser:
                     continue
+                self._unhold(key, shape)
             verdict = self._not_again.get(key)
             if verdict is not None:
                 self._seen.add(key)
                 plan.skipped["known_gone" if verdict == "gone" else "known_not_story"] += 1
                 continue
-            kind = self.book.kind(shape)
-            priority: int | None = None
-            if not self.fresh:
-                if kind is ShapeKind.STORY:
-                    priority = Priority.STORY
-                elif kind is ShapeKind.LISTING:
-                    priority = Priority.LISTING
-            elif kind is ShapeKind.STORY:
-                if self.book.fine_kind(shape) is ShapeKind.STORY or self._probe(shape):
-                    priority = Priority.STORY
-                    new_stories += on_listing
-            elif kind is ShapeKind.LISTING:
-                if on_listing:
-                    priority = Priority.LISTING
-                elif self.book.productive(shape) or self._probe(shape):
-                    priority = Priority.ARTICLE_LISTING
-            if priority is not None or not self.fresh:
-                pass
-            elif kind is ShapeKind.BARREN:
-                plan.skipped["barren_listing"] += 1
-            elif kind is ShapeKind.DROPPED:
-                plan.skipped["shape_dropped"] += 1
-            elif teaser:
-                priority = Priority.LIKELY_STORY
-                new_stories += 1
-            elif on_listing and looks_like_pagination(key):
-                priority = Priority.PAGINATION
-            else:
+            priority = self._priority(shape, on_listing, teaser, pagination, depth, plan)
+            if priority is None:
                 # A listing's other links (navigation, tags, site pages) are all fetched as
                 # in full discovery, but one per shape at a time, so that a shape of pages
                 # worth nothing is dropped before all its links are fetched; an article's
                 # wait for the exploration budget.
-                if self._hold(key, shape, depth + 1, on_listing):
+                if self._hold(key, url, shape, depth + 1, on_listing):
                     plan.held += 1
                 else:
                     plan.skipped["held_full"] += 1
                 continue
             self._seen.add(key)
-            if priority is None and not self.fresh:
-                priority = Priority.OTHER - depth - 1
-            if priority is not None:
-                plan.follow.append((key, depth + 1, priority))
+            if priority != _SKIP:
+                plan.follow.append((url, depth + 1, priority))
+                new_stories += on_listing and priority in (Priority.STORY, Priority.LIKELY_STORY)
         if on_listing:
-            page_key = canonical_or_none(page_url)
-            page_shape = url_shape(page_key) if page_key is not None else None
-            if page_key is not None and page_shape is not None:
+            page_shape = url_shape(page_url)
+            if page_shape is not None:
                 self.book.listing_yield(page_shape, new_stories)
-                self._listing_links[page_key] = (
-                    tuple(worth[:MAX_LISTING_LINKS]),
-                    tuple(teasers[:MAX_LISTING_LINKS]),
-                )
                 self._settle(page_shape.fine, plan)
         return plan
+
+    def _priority(
+        self,
+        shape: UrlShape,
+        on_listing: bool,
+        teaser: bool,
+        pagination: bool,
+        depth: int,
+        plan: LinkPlan,
+    ) -> int | None:
+        """A link's priority; None to hold it, _SKIP to leave it out (counted in `plan`)."""
+        kind = self.book.kind(shape)
+        if kind is ShapeKind.STORY:
+            if self.book.fine_kind(shape) is ShapeKind.STORY or self._probe(shape) or teaser:
+                return Priority.STORY
+        elif kind is ShapeKind.LISTING:
+            if on_listing or not self.fresh:
+                return Priority.LISTING
+            if self.book.productive(shape) or self._probe(shape):
+                return Priority.ARTICLE_LISTING
+        if not self.fresh:
+            return Priority.OTHER - depth - 1
+        if kind is ShapeKind.BARREN and not pagination:
+            plan.skipped["barren_listing"] += 1
+            return _SKIP
+        if kind is ShapeKind.DROPPED and not teaser:
+            plan.skipped["shape_dropped"] += 1
+            return _SKIP
+        if teaser:
+            # A headline on a listing is a story whatever its shape's record says.
+            return Priority.LIKELY_STORY if kind is not ShapeKind.DROPPED else Priority.EXPLORE
+        if on_listing and pagination:
+            return Priority.PAGINATION
+        return None
+
+    def _remember_listing_links(
+        self, page_url: str, judged: list[tuple[str, str | None]], headlines: Collection[str]
+    ) -> None:
+        """Keep what a listing linked to, for a 304 of it next time to stand for."""
+        page_key = canonical_or_none(page_url)
+        if page_key is None:
+            return
+        if page_key not in self._listing_links and len(self._listing_links) >= MAX_LISTINGS:
+            return
+        keys = [key for _, key in judged if key is not None][:MAX_LISTING_LINKS]
+        teasers = [key for url, key in judged if key is not None and url in headlines]
+        self._listing_links[page_key] = (tuple(keys), tuple(teasers[:MAX_LISTING_LINKS]))
 
     def _probe(self, shape: UrlShape) -> bool:
         """Whether one more link of a shape whose worth is unproven in this run may be
@@ -289,13 +311,13 @@ class Frontier:
         self._probes[shape.fine] += 1
         return True
 
-    def _hold(self, key: str, shape: UrlShape, depth: int, on_listing: bool) -> bool:
+    def _hold(self, key: str, url: str, shape: UrlShape, depth: int, on_listing: bool) -> bool:
         if len(self._held_keys) >= MAX_HELD:
             return False
         waiting = self._held.setdefault(shape.fine, deque())
         if len(waiting) >= MAX_HELD_PER_SHAPE:
             return False
-        held = _Held(key, depth, on_listing)
+        held = _Held(key, url, depth, on_listing)
         if on_listing:
             # Links found on listings are tried first, in the order the listing gave them.
             waiting.insert(self._listing_held[shape.fine], held)
@@ -363,7 +385,7 @@ class Frontier:
             priority = Priority.STORY if kind is ShapeKind.STORY else Priority.ARTICLE_LISTING
             for held in waiting:
                 self._seen.add(held.url)
-                plan.follow.append((held.url, held.depth, priority))
+                plan.follow.append((held.spelling, held.depth, priority))
         elif kind in (ShapeKind.DROPPED, ShapeKind.BARREN):
             plan.skipped["shape_dropped"] += len(waiting)
             for held in waiting:
@@ -402,7 +424,7 @@ class Frontier:
             self._seen.add(held.url)
             self._explored[fine] += 1
             priority = Priority.OTHER - held.depth if held.on_listing else Priority.EXPLORE
-            chosen.append((held.url, held.depth, priority))
+            chosen.append((held.spelling, held.depth, priority))
         return chosen
 
     # ------------------------------------------------------------------ at the end
@@ -410,7 +432,7 @@ class Frontier:
     def to_remember(self) -> tuple[dict[str, ShapeRow], list[RememberedUrl], list[str]]:
         """What the archive keeps for the next run: learned shapes, verdicts, stories."""
         shapes = {
-            shape: ShapeRow(shape, c.articles, c.listings, c.others)
+            shape: ShapeRow(shape, c.articles, c.listings, c.others, c.gone)
             for shape, c in self.book.changed().items()
         }
         verdicts = [self._with_links(key, v) for key, v in self._verdicts.items()]
@@ -426,6 +448,6 @@ class Frontier:
         """Lines for the log at -v: every shape with its kind and counts."""
         return [
             f"{kind.value:8} {c.articles:5} articles {c.listings:5} listings "
-            f"{c.others:5} other  {shape}"
+            f"{c.others:5} other {c.gone:5} gone  {shape}"
             for shape, kind, c in self.book.describe()
         ]

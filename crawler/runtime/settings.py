@@ -84,8 +84,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.runtime.scope.SiteScopeMiddleware": 40,
     # No private, loopback or link-local addresses unless a start URL names the host.
     "crawler.runtime.address_guard.AddressGuardMiddleware": 42,
-    # Before robots.txt: one download of each robots.txt, shared with the spider.
-    "crawler.runtime.robots_once.RobotsTxtOnceMiddleware": 95,
+    # Scrapy's robots.txt middleware, which also hands what it downloads to the spider.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.runtime.robots_once.SharedRobotsTxtMiddleware": 100,
     # After robots.txt: a disallowed page does not use up the budget.
     "crawler.runtime.page_budget.PageBudgetMiddleware": 110,
     "crawler.runtime.conditional_requests.ConditionalRequestMiddleware": 560,

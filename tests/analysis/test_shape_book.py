@@ -55,7 +55,8 @@ def test_add_counts_verdicts_and_halves_past_saturation() -> None:
     counts = ShapeCounts()
     for verdict in ("article", "listing", "not_story", "gone"):
         counts.add(verdict)
-    assert (counts.articles, counts.listings, counts.others, counts.pages) == (1, 1, 2, 4)
+    assert (counts.articles, counts.listings, counts.others, counts.gone) == (1, 1, 1, 1)
+    assert counts.pages == 4
     big = ShapeCounts(600, 0, 400)
     big.add("article")  # 1001 pages
     assert (big.articles, big.listings, big.others) == (300, 0, 200)
@@ -237,3 +238,19 @@ def test_productive_listing_shapes() -> None:
     book.listing_yield(_shape("/tag/energy/"), 2)
     assert book.productive(tag) is True
     assert book.productive(_shape("/topics/climate/")) is None
+
+
+def test_dead_links_of_the_story_template_do_not_outvote_its_stories() -> None:
+    """Expired wire copy keeps the story URL scheme and answers 404: the shape stays a
+    story shape; a shape of nothing but 404s is still dropped."""
+    book = ShapeBook()
+    story = _shape("/world/2026/11/03/some-long-story-slug/")
+    for _ in range(2):
+        book.record(story, "article")
+    for _ in range(10):
+        book.record(story, "gone")
+    assert book.kind(story) is ShapeKind.STORY
+    dead = _shape("/users/somebody")
+    for _ in range(DROP_AFTER):
+        book.record(dead, "gone")
+    assert book.kind(dead) is ShapeKind.DROPPED

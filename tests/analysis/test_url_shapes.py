@@ -183,6 +183,7 @@ def test_not_story_looking_urls(path: str) -> None:
         ("/world/page/2/", True),
         ("/world/page/2", True),
         ("/world/p/3/", True),
+        ("/?p=123", False),  # a WordPress post, not a page of a listing
         ("/world/?page=2", True),
         ("/search?q=oil&PAGE=3", True),
         ("/world/?offset=40", True),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.demo.siteserver import Route, serve
 from tests.corpus import bundled_pages
 from tests.running.test_crawl import EXE, FAST, crawl, run_of
 from tests.web_site import RunningWebSite, serve_web_site
@@ -172,3 +173,46 @@ def test_full_discovery_in_sites_toml_follows_every_same_site_link(
     # discovery tries a few and drops their shapes.
     assert len(dead_links(web_site, full)) > 5 * max(1, len(dead_links(web_site, fresh)))
     assert len(full) > len(fresh)
+    # and, like fresh discovery, finds every story (a listed story a listing also links
+    # to is entered at the listing's depth, so its links are followed)
+    assert archived_paths(full_db, web_site) == set(web_site.manifest.stories)
+    assert archived_paths(fresh_db, web_site) == set(web_site.manifest.stories)
+
+
+HOME = b"<html><head><title>Home</title></head><body><h1>Home</h1><p>Hello.</p></body></html>"
+SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>"""
+
+
+@pytest.mark.parametrize("obey", [True, False])
+def test_robots_txt_is_read_once_for_its_sitemaps_obeyed_or_not(tmp_path: Path, obey: bool) -> None:
+    routes = {
+        "/": Route(HOME),
+        "/robots.txt": Route(
+            b"User-agent: *\nDisallow: /private/\nSitemap: /news-sitemap.xml\n",
+            content_type="text/plain",
+        ),
+        "/news-sitemap.xml": Route(SITEMAP, content_type="application/xml"),
+    }
+    with serve(routes) as server:
+        extra = () if obey else ("-s", "ROBOTSTXT_OBEY=False")
+        run = run_of(crawl(f"sqlite:///{tmp_path / 'a.db'}", server.url + "/", *extra))
+        paths = [entry.path for entry in server.log]
+    assert paths.count("/robots.txt") == 1
+    assert "/news-sitemap.xml" in paths and "/sitemap.xml" not in paths
+    assert run["counters"]["documents"]["sitemaps"] == 1
+
+
+def test_a_robots_txt_that_cannot_be_read_does_not_stall_the_crawl(tmp_path: Path) -> None:
+    """A redirect loop ends the robots.txt download with an error inside Scrapy's redirect
+    handling; the crawl goes on as without robots.txt (the conventional sitemap tried)."""
+    routes = {
+        "/": Route(HOME),
+        "/robots.txt": Route(b"", status=301, headers={"Location": "/robots2.txt"}),
+        "/robots2.txt": Route(b"", status=301, headers={"Location": "/robots.txt"}),
+    }
+    with serve(routes) as server:
+        result = crawl(f"sqlite:///{tmp_path / 'a.db'}", server.url + "/")
+        paths = [entry.path for entry in server.log]
+    run_of(result)
+    assert "/" in paths and "/sitemap.xml" in paths

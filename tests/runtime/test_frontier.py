@@ -84,7 +84,8 @@ def test_links_are_canonicalized_and_junk_is_ignored() -> None:
         1,
         on_listing=False,
     )
-    assert plan.follow == [(SAME_SHAPE, 2, Priority.STORY)]
+    # requested as the page wrote it; judged (and deduplicated) by its canonical URL
+    assert plan.follow == [(SAME_SHAPE + "?utm_source=tw#comments", 2, Priority.STORY)]
     assert plan.held == 0 and not plan.skipped
 
 
@@ -406,12 +407,6 @@ REMEMBERED = [
 
 def test_remembered_misses_are_skipped_in_fresh_discovery() -> None:
     frontier = Frontier("fresh", 3, remembered=REMEMBERED)
-    assert frontier.remembered(NOT_STORY) == "known_not_story"
-    assert frontier.remembered(NOT_STORY + "?utm_source=x") == "known_not_story"
-    assert frontier.remembered(GONE) == "known_gone"
-    assert frontier.remembered(LISTING) is None
-    assert frontier.remembered(ARTICLE) is None
-    assert frontier.remembered("not a url") is None
     plan = frontier.links(FRONT, [NOT_STORY, GONE, ARTICLE], 0, on_listing=True)
     assert plan.follow == [(ARTICLE, 1, Priority.LIKELY_STORY)]
     assert plan.skipped == {"known_not_story": 1, "known_gone": 1}
@@ -422,8 +417,6 @@ def test_remembered_misses_are_skipped_in_fresh_discovery() -> None:
 
 def test_remembered_misses_are_fetched_again_in_full_discovery() -> None:
     frontier = Frontier("full", 3, remembered=REMEMBERED)
-    assert frontier.remembered(NOT_STORY) is None
-    assert frontier.remembered(GONE) is None
     plan = frontier.links(FRONT, [NOT_STORY, GONE], 0, on_listing=True)
     assert _urls(plan) == [NOT_STORY, GONE]
     assert not plan.skipped
@@ -503,19 +496,16 @@ def test_to_remember() -> None:
     by_url = {v.url: v for v in verdicts}
     assert by_url[NOT_STORY] == RememberedUrl(NOT_STORY, "not_story")  # no validators kept
     assert by_url[GONE] == RememberedUrl(GONE, "gone")
-    # the listing keeps its validators and its links, less those of a dropped shape
+    # the listing keeps its validators and all its links (a 304 replays them, and the
+    # next run judges them by what it knows then)
     assert by_url[LISTING] == RememberedUrl(
-        LISTING,
-        "listing",
-        '"v2"',
-        "Tue, 03 Nov 2026 08:00:00 GMT",
-        (ARTICLE, SAME_SHAPE, f"{SITE}/about/", f"{SITE}/world/page/2/"),
+        LISTING, "listing", '"v2"', "Tue, 03 Nov 2026 08:00:00 GMT", (ARTICLE, *links)
     )
     assert set(by_url) == {NOT_STORY, GONE, LISTING, *dropped}
     story = url_shape(ARTICLE)
     tag = url_shape(dropped[0])
     assert story is not None and tag is not None
-    assert shapes[story.fine] == ShapeRow(story.fine, 1, 0, 1)  # GONE has its shape
+    assert shapes[story.fine] == ShapeRow(story.fine, 1, 0, 0, 1)  # GONE has its shape
     assert shapes[tag.fine] == ShapeRow(tag.fine, 0, 0, 3)
     assert all(row.shape == key for key, row in shapes.items())
 
@@ -532,3 +522,50 @@ def test_a_page_that_became_a_story_is_not_remembered_as_a_miss() -> None:
 def test_to_remember_of_a_frontier_that_learned_nothing() -> None:
     frontier = Frontier("fresh", 3, shapes=[ShapeRow("news.example/about/", 0, 0, 4)])
     assert frontier.to_remember() == ({}, [], [])
+
+
+def test_pagination_goes_on_when_its_pages_name_only_stories_already_seen() -> None:
+    """A partial sitemap (a news sitemap lists two days) has listed the newest stories:
+    the first pages of a section name nothing new, the older ones do."""
+    frontier = _fresh()
+    for number in range(2, 2 + BARREN_AFTER):
+        page = f"{SITE}/world/page/{number}/"
+        frontier.decided(page, "listing")
+        frontier.links(page, [], 1, on_listing=True)
+    assert frontier.book.kind(url_shape(f"{SITE}/world/page/9/")) is ShapeKind.BARREN  # type: ignore[arg-type]
+    plan = frontier.links(WORLD, [f"{SITE}/world/page/9/"], 0, on_listing=True)
+    assert plan.follow == [(f"{SITE}/world/page/9/", 1, Priority.PAGINATION)]
+    assert not plan.skipped
+
+
+def test_a_headline_on_a_listing_is_tried_even_when_its_shape_was_dropped() -> None:
+    frontier = _fresh()
+    for n in range(DROP_AFTER):
+        frontier.decided(f"{SITE}/live/blog-{n}-of-the-day/", "not_story")
+    teaser = f"{SITE}/live/council-approves-the-new-budget/"
+    plan = frontier.links(FRONT, [teaser], 0, on_listing=True, headlines=[teaser])
+    assert plan.follow == [(teaser, 1, Priority.EXPLORE)]
+    # on an article, the dropped shape rules it out
+    other = f"{SITE}/live/another-live-blog-page/"
+    assert frontier.links(ARTICLE, [other], 1, on_listing=False).skipped == {"shape_dropped": 1}
+
+
+def test_a_listing_at_the_depth_limit_is_remembered_with_its_links() -> None:
+    """Its links are not followed at this depth, but a 304 of it at a smaller depth in a
+    later run must stand for them."""
+    frontier = _fresh(max_depth=1)
+    frontier.decided(WORLD, "listing", '"v1"', None)
+    assert frontier.links(WORLD, [ARTICLE, SAME_SHAPE], 1, on_listing=True) == LinkPlan()
+    (remembered,) = frontier.to_remember()[1]
+    assert remembered.links == (ARTICLE, SAME_SHAPE)
+
+
+def test_a_page_linked_again_from_nearer_the_start_counts_at_that_depth() -> None:
+    """Full discovery requests a sitemap's stories at max_depth (their links not followed);
+    one the home page links to as well is handled at the home page's depth + 1."""
+    frontier = Frontier("full", 3)
+    frontier.mark_seen(ARTICLE)  # requested from the sitemap, at depth 3
+    frontier.links(FRONT, [ARTICLE], 0, on_listing=True)
+    assert frontier.depth_of(ARTICLE, 3) == 1
+    assert frontier.depth_of(ARTICLE, 3) == 3  # used once
+    assert frontier.depth_of(SAME_SHAPE, 2) == 2

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from storage import Archive, discovery_memory
 from storage.discovery_memory import RememberedUrl, ShapeRow, save_shapes, save_urls, url_key
-from storage.models import url_verdict_table
+from storage.models import shape_table, url_verdict_table
 
 SITE = "https://news.example"
 NOT_STORY = f"{SITE}/newsletters/"
@@ -223,3 +223,16 @@ def test_two_long_shapes_with_one_prefix_are_stored(archive: Archive) -> None:
     shapes, urls = _load(archive)
     assert shapes == {prefix[:400]: ShapeRow(prefix[:400], 0, 0, 1)}
     assert set(urls) == {GONE}
+
+
+def test_a_shape_that_never_gave_anything_is_forgotten_with_the_verdicts(
+    archive: Archive,
+) -> None:
+    """A dropped shape must not rule its links out for good: the site may start using it."""
+    dead = ShapeRow("news.example/live/{slug}/", 0, 0, 2, 1)
+    archive.remember_discovery("news", {row.shape: row for row in (STORY_SHAPE, dead)}, [], [])
+    assert set(_load(archive)[0]) == {STORY_SHAPE.shape, dead.shape}
+    with archive.engine.begin() as conn:
+        conn.execute(update(shape_table).values(updated_at=_now() - timedelta(days=30)))
+    shapes, _ = archive.load_discovery_memory("news", _now() - timedelta(days=7))
+    assert [row.shape for row in shapes] == [STORY_SHAPE.shape]

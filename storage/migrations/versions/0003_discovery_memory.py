@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("articles", sa.Integer(), nullable=False),
         sa.Column("listings", sa.Integer(), nullable=False),
         sa.Column("others", sa.Integer(), nullable=False),
+        sa.Column("gone", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("site", "shape", name="pk_site_url_shapes"),
     )
