@@ -101,6 +101,8 @@ class Repetition:
     recrawl_rss: int
     answered_304: int
     rechecked: int
+    # What the first crawl requested besides the stories, by kind of page.
+    overhead: dict[str, int]
 
 
 def trafilatura_version() -> str:
@@ -136,6 +138,28 @@ def crawl(
     first = server.log[before].at - started
     (run,) = json.loads(measured.stdout)
     return measured.seconds, first, measured.peak_rss, run["counters"]
+
+
+def requested_kinds(site: RunningWebSite, since: int) -> dict[str, int]:
+    """The requests since `since` by kind of page of the site (stories aside)."""
+    manifest = site.manifest
+    kinds: dict[str, int] = {}
+    for entry in site.server.log[since:]:
+        path = entry.path
+        if path in manifest.stories:
+            continue
+        if path in ("/robots.txt", "/sitemap.xml", "/feed.xml"):
+            kind = "robots.txt, sitemap, feed"
+        elif path in manifest.listing_pages:
+            kind = "listing pages (home, sections, their pagination)"
+        elif path in manifest.tag_pages or path in manifest.author_pages:
+            kind = "tag and author pages"
+        elif path in manifest.other_pages:
+            kind = "other pages of the site (about, contact, video, gallery)"
+        else:
+            kind = "dead links (404)"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 def stories_found(site: RunningWebSite, db: str) -> int:
@@ -180,7 +204,9 @@ def repetition(site: RunningWebSite) -> Repetition:
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as name:
         tmp = Path(name)
         db = f"sqlite:///{tmp / 'bench.db'}"
+        mark = len(site.server.log)
         seconds, first, rss, counters = crawl(site, db)
+        overhead = requested_kinds(site, mark)
         found = stories_found(site, db)
         plain, plain_process, plain_rss = plain_extraction(story_pages(site, tmp))
         cli, outputs, cli_rss = trafilatura_cli(site, tmp)
@@ -195,7 +221,7 @@ def repetition(site: RunningWebSite) -> Repetition:
         found=found, plain=plain, plain_process=plain_process, plain_rss=plain_rss,
         cli=cli, cli_outputs=outputs, cli_rss=cli_rss,
         recrawl=again, recrawl_first_request=again_first, recrawl_rss=again_rss,
-        answered_304=number(recounters, "checked_304"), rechecked=checked,
+        answered_304=number(recounters, "checked_304"), rechecked=checked, overhead=overhead,
     )  # fmt: skip
 
 
@@ -308,6 +334,11 @@ def render(reps: list[Repetition], site: RunningWebSite, full: tuple[float, int,
         f"{med(col(lambda r: r.crawl)):.2f} |",
         f'| `discovery = "full"` (every same-site link to max_depth; one run) | {full[1]} | '
         f"{full[1] / max(1, full[2]):.2f} | {full[2]} of {pages} | {full[0]:.2f} |",
+        "",
+        f"What the fresh first crawl requested besides the {pages} stories (last repetition): "
+        + "; ".join(f"{n} {kind}" for kind, n in sorted(reps[-1].overhead.items()))
+        + ". The site's own documents, listings and navigation are fetched whatever a crawler "
+        "does to find its stories; what fresh discovery controls is the rest.",
         "",
         machine_line() + f" trafilatura {trafilatura_version()}.",
         "",
