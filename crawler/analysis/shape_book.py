@@ -133,6 +133,11 @@ class ShapeBook:
         run = self._listing_yield.get(shape.fine)
         return None if run is None else run.new_stories > 0
 
+    def listing_pages_this_run(self, shape: UrlShape) -> int:
+        """Listing pages of this shape the run has read (towards BARREN_AFTER)."""
+        run = self._listing_yield.get(shape.fine)
+        return 0 if run is None else run.pages
+
     def _fine_kind(self, fine: str) -> ShapeKind:
         counts = self._counts.get(fine)
         kind = counts.kind() if counts is not None else ShapeKind.UNKNOWN

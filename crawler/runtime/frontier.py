@@ -30,7 +30,14 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 
-from crawler.analysis.shape_book import DROP_AFTER, MIXED_AFTER, ShapeBook, ShapeCounts, ShapeKind
+from crawler.analysis.shape_book import (
+    BARREN_AFTER,
+    DROP_AFTER,
+    MIXED_AFTER,
+    ShapeBook,
+    ShapeCounts,
+    ShapeKind,
+)
 from crawler.analysis.url_shapes import UrlShape, looks_like_pagination, looks_like_story, url_shape
 from crawler.keys import DISCOVERY_MODES
 from storage.discovery_memory import RememberedUrl, ShapeRow
@@ -120,6 +127,8 @@ class Frontier:
         self._coarse_of_fine: dict[str, str] = {}
         self._explored: Counter[str] = Counter()
         self._probes: Counter[str] = Counter()
+        # Links found on listings, of shapes not known yet, requested and not yet decided.
+        self._flying: Counter[str] = Counter()
         self.explore_used = 0
         self._verdicts: dict[str, RememberedUrl] = {}
         self._stories: set[str] = set()
@@ -233,6 +242,10 @@ class Frontier:
                 plan.skipped["known_gone" if verdict == "gone" else "known_not_story"] += 1
                 continue
             priority = self._priority(shape, on_listing, teaser, pagination, depth, plan)
+            if priority is None and on_listing and not self._flying[shape.fine]:
+                # The first of its shape on a listing goes at once; the others wait for it.
+                priority = Priority.OTHER - depth - 1
+                self._fly(shape)
             if priority is None:
                 # A listing's other links (navigation, tags, site pages) are all fetched as
                 # in full discovery, but one per shape at a time, so that a shape of pages
@@ -357,6 +370,8 @@ class Frontier:
         if key is None or shape is None:
             return plan
         self._see(key)
+        if self._flying[shape.fine]:
+            self._flying[shape.fine] -= 1
         self.book.record(shape, "article" if verdict == "article" else verdict)
         if verdict == "article":
             self._stories.add(key)
@@ -367,6 +382,36 @@ class Frontier:
         for fine in sorted(self._fine_of_coarse.get(shape.coarse, ())):
             self._settle(fine, plan)
         return plan
+
+    def _release(self, fine: str, count: int) -> list[tuple[str, int, int]]:
+        """Take up to `count` links of a shape off its waiting line, to request now."""
+        waiting = self._held[fine]
+        released = []
+        for _ in range(min(count, len(waiting))):
+            held = waiting.popleft()
+            if held.on_listing:
+                self._listing_held[fine] -= 1
+                self._flying[fine] += 1
+            self._held_keys.discard(held.url)
+            self._seen.add(held.url)
+            self._explored[fine] += 1
+            priority = Priority.OTHER - held.depth if held.on_listing else Priority.EXPLORE
+            released.append((held.spelling, held.depth, priority))
+        return released
+
+    def _fly(self, shape: UrlShape) -> None:
+        self._flying[shape.fine] += 1
+        self._fine_of_coarse[shape.coarse].add(shape.fine)
+        self._coarse_of_fine[shape.fine] = shape.coarse
+
+    def _listing_round(self, fine: str) -> int:
+        """How many links found on listings to release for one shape in one idle round: one
+        while the shape is unknown; for a listing shape not productive yet, as many as may
+        still show it barren, at once (each round costs the crawl a wait for idleness)."""
+        shape = UrlShape(fine, self._coarse_of_fine[fine])
+        if self.book.fine_kind(shape) is ShapeKind.LISTING:
+            return max(1, BARREN_AFTER - self.book.listing_pages_this_run(shape))
+        return 1
 
     def _exploration_limit(self, fine: str) -> int:
         """Links of one unknown shape tried within the budget: DROP_AFTER, or MIXED_AFTER
@@ -391,18 +436,23 @@ class Frontier:
             for held in waiting:
                 self._seen.add(held.url)
         else:
+            # Still undecided: the next links found on listings go, once the last are done.
+            if waiting[0].on_listing and not self._flying[fine]:
+                plan.follow += self._release(fine, self._listing_round(fine))
             return
         self._held_keys.difference_update(held.url for held in waiting)
         del self._held[fine]
         self._listing_held.pop(fine, None)
 
     def explore(self, requests_sent: int) -> list[tuple[str, int, int]]:
-        """The crawl is otherwise idle: release one waiting link per undecided shape.
+        """The crawl is otherwise idle: release waiting links of each undecided shape.
 
-        Links found on listings are released without limit (their shape is dropped after
-        DROP_AFTER pages worth nothing, with the rest of its links); links found only on
-        articles and other pages within the exploration budget, at most DROP_AFTER per
-        shape. Shapes found on listings go first, then the most linked.
+        Links found on listings are released without the budget, one per shape per round
+        (their shape is dropped after DROP_AFTER pages worth nothing, with the rest of its
+        links), or for a listing shape not yet productive as many as may show it barren;
+        links found only on articles and other pages within the exploration budget, one
+        per shape per round, at most DROP_AFTER per shape. Shapes found on listings go
+        first, then the most linked.
         """
         budget = max(EXPLORE_FLOOR, int(EXPLORE_SHARE * requests_sent)) - self.explore_used
         order = sorted(
@@ -412,19 +462,15 @@ class Frontier:
         chosen: list[tuple[str, int, int]] = []
         for fine in order:
             waiting = self._held[fine]
-            if not waiting[0].on_listing:
-                if budget <= 0 or self._explored[fine] >= self._exploration_limit(fine):
-                    continue
+            if waiting[0].on_listing:
+                count = self._listing_round(fine)
+            elif budget <= 0 or self._explored[fine] >= self._exploration_limit(fine):
+                continue
+            else:
+                count = 1
                 budget -= 1
                 self.explore_used += 1
-            held = waiting.popleft()
-            if held.on_listing:
-                self._listing_held[fine] -= 1
-            self._held_keys.discard(held.url)
-            self._seen.add(held.url)
-            self._explored[fine] += 1
-            priority = Priority.OTHER - held.depth if held.on_listing else Priority.EXPLORE
-            chosen.append((held.spelling, held.depth, priority))
+            chosen += self._release(fine, count)
         return chosen
 
     # ------------------------------------------------------------------ at the end

@@ -241,27 +241,34 @@ def test_explored_pages_settle_their_shape() -> None:
     assert frontier.held == (len(_SECTIONS) - 2) * 4
 
 
-def test_links_held_from_listings_are_released_without_the_budget() -> None:
+def test_links_of_unknown_shapes_on_listings_go_one_per_shape_at_a_time() -> None:
+    """Without the budget: the first of each shape at once, the next when it is decided
+    (or when the crawl is idle, if it never is: a 500, a timeout)."""
     frontier = _fresh()
     _held_on_articles(frontier, per_shape=1)
     assert len(frontier.explore(0)) == EXPLORE_FLOOR  # budget spent
-    tags = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/"]
+    tags = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/", f"{SITE}/tag/water/"]
     plan = frontier.links(WORLD, [*tags, f"{SITE}/about/"], 0, on_listing=True)
-    assert plan.held == 3
-    first = frontier.explore(0)
-    # listing links first, one per shape, priority below pagination; the budget stays spent
-    # (the shape with more links waiting first)
-    assert first == [(tags[0], 1, Priority.OTHER - 1), (f"{SITE}/about/", 1, Priority.OTHER - 1)]
-    assert frontier.explore(0) == [(tags[1], 1, Priority.OTHER - 1)]
-    assert frontier.explore(0) == []
-    assert frontier.explore_used == EXPLORE_FLOOR
+    # priority below pagination
+    assert plan.follow == [
+        (tags[0], 1, Priority.OTHER - 1),
+        (f"{SITE}/about/", 1, Priority.OTHER - 1),
+    ]
+    assert plan.held == 2
+    # it was a listing, not a productive one yet: the pages that may show the shape barren
+    # go together
+    released = frontier.decided(tags[0], "listing")
+    assert released.follow == [(tags[1], 1, Priority.OTHER - 1), (tags[2], 1, Priority.OTHER - 1)]
+    assert frontier.explore_used == EXPLORE_FLOOR  # the budget was not touched
 
 
 def test_listing_links_go_before_article_links_of_the_same_shape() -> None:
     frontier = _fresh()
     assert frontier.links(ARTICLE, [f"{SITE}/tag/elections/"], 1, False).held == 1
-    assert frontier.links(WORLD, [f"{SITE}/tag/climate/"], 0, on_listing=True).held == 1
-    assert frontier.explore(0) == [(f"{SITE}/tag/climate/", 1, Priority.OTHER - 1)]
+    listing = [f"{SITE}/tag/climate/", f"{SITE}/tag/energy/"]
+    plan = frontier.links(WORLD, listing, 0, on_listing=True)
+    assert plan.follow == [(listing[0], 1, Priority.OTHER - 1)] and plan.held == 1
+    assert frontier.explore(0) == [(listing[1], 1, Priority.OTHER - 1)]
     assert frontier.explore(0) == [(f"{SITE}/tag/elections/", 2, Priority.EXPLORE)]
 
 
@@ -281,8 +288,10 @@ def test_links_on_a_listing_page() -> None:
         (teaser, 1, Priority.LIKELY_STORY),
         (story, 1, Priority.LIKELY_STORY),
         (page_2, 1, Priority.PAGINATION),
+        (others[0], 1, Priority.OTHER - 1),  # the first of its shape: at once, but last
+        (others[1], 1, Priority.OTHER - 1),
     ]
-    assert plan.held == 2
+    assert plan.held == 0
     # the same teaser on an article is no teaser: its unknown shape waits
     article_side = _fresh()
     held = article_side.links(ARTICLE, [teaser, page_2], 1, on_listing=False, headlines=[teaser])
@@ -476,7 +485,7 @@ def test_an_unchanged_listing_judges_its_links_as_a_downloaded_one() -> None:
     remembered = [RememberedUrl(LISTING, "listing", '"v1"', None, links)]
     replayed = Frontier("fresh", 3, remembered=remembered).unchanged_listing(LISTING, 0)
     downloaded = Frontier("fresh", 3).links(LISTING, links, 0, on_listing=True)
-    assert downloaded.follow == [] and downloaded.held == 2
+    assert [priority for _, _, priority in downloaded.follow] == [Priority.OTHER - 1] * 2
     assert replayed == downloaded
 
 
