@@ -234,7 +234,7 @@ def discovery_summary(counters: Mapping[str, Any]) -> str:
     """What discovery cost: requests, requests per story, links left out by each rule."""
     requests = counters.get(Counter.REQUESTS, 0)
     per_story = counters.get(Counter.REQUESTS_PER_STORY)
-    skipped = counters.get(Counter.SKIPPED, {})
+    skipped = {k: v for k, v in counters.get(Counter.SKIPPED, {}).items() if v}
     text = f"{requests} requests" + (f" ({per_story} per story)" if per_story else "")
     if skipped:
         text += f", {sum(skipped.values())} skipped {_flat(skipped)}"

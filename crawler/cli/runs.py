@@ -154,7 +154,7 @@ def _run_summary(counters: dict[str, Any]) -> str:
             f"requests {counters['requests']:,}"
             + (f" ({per_story} per story)" if per_story else "")
         )
-    skipped = {k: v for k, v in counters.get("skipped", {}).items() if isinstance(v, int)}
+    skipped = {k: v for k, v in counters.get("skipped", {}).items() if isinstance(v, int) and v}
     if skipped:
         top = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:3]
         parts.append(
