@@ -530,7 +530,10 @@ class ArchiveSpider(scrapy.Spider):
             self._count(Counter.NOT_ARTICLE)
             # A listing by its headline links, or by its links to the site's stories
             # (teasers that are images, or headlines too short to count as such).
-            if analysis.listing or self.frontier.story_links(analysis.links) >= LISTING_HEADLINES:
+            if (
+                analysis.listing
+                or self.frontier.story_links(analysis.judged_links) >= LISTING_HEADLINES
+            ):
                 verdict = "listing"
             if analysis.decision is not None:
                 log.debug(
@@ -553,7 +556,7 @@ class ArchiveSpider(scrapy.Spider):
                     self._feeds_discovered += 1
                     yield self.feed_request(feed)
         on_listing = verdict == "listing" or response.meta.get(Meta.SOURCE) == "start"
-        links = [url for url in analysis.links if self.follow(url, depth + 1, "link")]
+        links = [link for link in analysis.judged_links if self.follow(link.url, depth + 1, "link")]
         yield from self._plan(
             self.frontier.links(request_url, links, depth, on_listing, analysis.headline_links)
         )

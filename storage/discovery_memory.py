@@ -37,6 +37,8 @@ __all__ = [
 MAX_URLS_PER_SITE = 100_000
 MAX_SHAPES_PER_SITE = 2_000
 VERDICTS = ("not_story", "gone", "listing")
+# The shape column's width: a longer shape is cut (crawler.analysis.url_shapes cuts them so).
+_SHAPE_CHARS: int = _shapes.c.shape.type.length  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def save_shapes(conn: Connection, site: str, shapes: Mapping[str, ShapeRow], now
     rows = [
         {
             "site": site,
-            "shape": row.shape[:400],
+            "shape": row.shape[:_SHAPE_CHARS],
             "articles": row.articles,
             "listings": row.listings,
             "others": row.others,

@@ -97,14 +97,17 @@ MAX_LINK_TEXTS = 50_000
 @dataclass(frozen=True, slots=True)
 class PageLinks:
     urls: list[str]
-    # Links whose anchor text reads like a headline, and their total text length.
-    headline_links: int
+    # The links whose anchor text reads like a headline (a listing's teasers), and the
+    # total length of those texts.
+    headline_urls: frozenset[str]
     headline_chars: int
     # Anchor texts of LINE_CHARS or more (whitespace-normalized), to recognise extracted
     # text lines that are links.
     link_texts: frozenset[str] = frozenset()
-    # The links whose anchor text reads like a headline (a listing's teasers).
-    headline_urls: frozenset[str] = frozenset()
+
+    @property
+    def headline_links(self) -> int:
+        return len(self.headline_urls)
 
 
 def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
@@ -141,13 +144,7 @@ def page_links(tree: HtmlElement, page_url: str) -> PageLinks:
             headlines[url] = max(len(text), headlines.get(url, 0))
         if len(text) >= LINE_CHARS and len(texts) < MAX_LINK_TEXTS:
             texts.add(text)
-    return PageLinks(
-        list(seen),
-        len(headlines),
-        sum(headlines.values()),
-        frozenset(texts),
-        frozenset(headlines),
-    )
+    return PageLinks(list(seen), frozenset(headlines), sum(headlines.values()), frozenset(texts))
 
 
 def _is_file(url: str) -> bool:

@@ -19,6 +19,7 @@ from crawler.analysis.charset import decode_html
 from crawler.analysis.extraction import ExtractionOptions, extract_article, parse_html
 from crawler.analysis.links import page_links
 from crawler.analysis.pagemeta import read_page_meta
+from crawler.analysis.url_shapes import Link, judge_links
 from storage.prepare import InvalidFetchError, PreparedFetch, prepare
 from storage.records import ExtractedArticle, FetchRecord
 from storage.urls import canonical_or_none, same_site
@@ -74,13 +75,18 @@ class PageAnalysis:
     # Only for an article: what storage needs, precomputed here rather than in the writer.
     prepared: PreparedFetch | None = None
     decision: Decision | None = None
-    links: list[str] = field(default_factory=list)
+    judged_links: list[Link] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     canonical: str | None = None
     # Not an article but a page of headline links to stories: home, section, tag, author.
     listing: bool = False
     # Links whose anchor text reads like a headline: on a listing, teasers of stories.
     headline_links: frozenset[str] = frozenset()
+
+    @property
+    def links(self) -> list[str]:
+        """The page's links as it wrote them."""
+        return [link.url for link in self.judged_links]
 
 
 @functools.lru_cache(maxsize=64)
@@ -101,12 +107,13 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
         return PageAnalysis("unparsable")
     meta = read_page_meta(tree, page.final_url)
     links = page_links(tree, page.final_url)
+    judged = judge_links(links.urls)
     canonical = (
         _same_site_canonical(page.final_url, meta.canonical) if rules.follow_canonical else None
     )
     if canonical is not None:
         return PageAnalysis(
-            "alternate", links=links.urls, feeds=meta.feed_links, canonical=canonical
+            "alternate", judged_links=judged, feeds=meta.feed_links, canonical=canonical
         )
     extraction = extract_article(tree, page.final_url, meta, rules.options, dict(rules.selectors))
     lines = [" ".join(line.split()) for line in extraction.article.text.splitlines()]
@@ -125,7 +132,7 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
         return PageAnalysis(
             "not_article",
             decision=decision,
-            links=links.urls,
+            judged_links=judged,
             feeds=meta.feed_links,
             listing=links.headline_links >= LISTING_HEADLINES,
             headline_links=links.headline_urls,
@@ -133,8 +140,8 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
     try:
         prepared = prepare(_record(page, extraction.article)).precompute().detach_body()
     except InvalidFetchError:
-        return PageAnalysis("not_article", decision=decision, links=links.urls)
-    return PageAnalysis("article", prepared, decision, links.urls, meta.feed_links)
+        return PageAnalysis("not_article", decision=decision, judged_links=judged)
+    return PageAnalysis("article", prepared, decision, judged, meta.feed_links)
 
 
 def not_modified(site: str, url: str, final_url: str, fetched_at: datetime) -> PreparedFetch | None:

@@ -17,8 +17,12 @@ that a story shape learned in one section carries over to the site's other secti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
+
+from storage.urls import canonical_or_none
 
 __all__ = [
     "COARSE_MARK",
@@ -54,6 +58,24 @@ class UrlShape:
     def has_section(self) -> bool:
         """Whether the fine shape keeps a section prefix that the coarse one generalises."""
         return self.fine != self.coarse[len(COARSE_MARK) :]
+
+
+class Link(NamedTuple):
+    """A link as the crawl's frontier judges it: as the page wrote it, its canonical URL and
+    its shape (None when either cannot be had). Made in the extraction worker, with the
+    page's parse, so the reactor does not canonicalize and shape thousands of links."""
+
+    url: str
+    key: str | None
+    shape: UrlShape | None
+
+
+def judge_links(urls: Iterable[str]) -> list[Link]:
+    links = []
+    for url in urls:
+        key = canonical_or_none(url)
+        links.append(Link(url, key, url_shape(key) if key is not None else None))
+    return links
 
 
 def url_shape(url: str) -> UrlShape | None:

@@ -38,7 +38,14 @@ from crawler.analysis.shape_book import (
     ShapeCounts,
     ShapeKind,
 )
-from crawler.analysis.url_shapes import UrlShape, looks_like_pagination, looks_like_story, url_shape
+from crawler.analysis.url_shapes import (
+    Link,
+    UrlShape,
+    judge_links,
+    looks_like_pagination,
+    looks_like_story,
+    url_shape,
+)
 from crawler.keys import DISCOVERY_MODES
 from storage.discovery_memory import RememberedUrl, ShapeRow
 from storage.urls import canonical_or_none
@@ -181,13 +188,12 @@ class Frontier:
         found = self._shallowest.pop(key, depth) if key is not None else depth
         return min(depth, found)
 
-    def story_links(self, urls: Iterable[str]) -> int:
+    def story_links(self, urls: Iterable[str | Link]) -> int:
         """How many of these links have a story shape of the site (by their fine shape)."""
-        count = 0
-        for url in urls:
-            shape = url_shape(url)
-            count += shape is not None and self.book.fine_kind(shape) is ShapeKind.STORY
-        return count
+        return sum(
+            shape is not None and self.book.fine_kind(shape) is ShapeKind.STORY
+            for _, _, shape in _judged(urls)
+        )
 
     def mark_seen(self, url: str) -> None:
         """A URL requested other than through links (start pages, listed stories)."""
@@ -206,7 +212,7 @@ class Frontier:
     def links(
         self,
         page_url: str,
-        urls: Iterable[str],
+        urls: Iterable[str | Link],
         depth: int,
         on_listing: bool,
         headlines: Collection[str] = (),
@@ -216,14 +222,13 @@ class Frontier:
         the URL the page was asked for (before redirects): a listing's links are
         remembered under it, as its verdict is."""
         plan = LinkPlan()
-        judged = [(url, canonical_or_none(url)) for url in urls]
+        judged = _judged(urls)
         if on_listing:
             self._remember_listing_links(page_url, judged, headlines)
         if depth >= self.max_depth:
             return plan
         new_stories = 0
-        for url, key in judged:
-            shape = url_shape(key) if key is not None else None
+        for url, key, shape in judged:
             if key is None or shape is None:
                 continue
             if key in self._seen:
@@ -302,7 +307,7 @@ class Frontier:
         return None
 
     def _remember_listing_links(
-        self, page_url: str, judged: list[tuple[str, str | None]], headlines: Collection[str]
+        self, page_url: str, judged: list[Link], headlines: Collection[str]
     ) -> None:
         """Keep what a listing linked to, for a 304 of it next time to stand for."""
         page_key = canonical_or_none(page_url)
@@ -310,8 +315,8 @@ class Frontier:
             return
         if page_key not in self._listing_links and len(self._listing_links) >= MAX_LISTINGS:
             return
-        keys = [key for _, key in judged if key is not None][:MAX_LISTING_LINKS]
-        teasers = [key for url, key in judged if key is not None and url in headlines]
+        keys = [key for _, key, _ in judged if key is not None][:MAX_LISTING_LINKS]
+        teasers = [key for url, key, _ in judged if key is not None and url in headlines]
         self._listing_links[page_key] = (tuple(keys), tuple(teasers[:MAX_LISTING_LINKS]))
 
     def _probe(self, shape: UrlShape) -> bool:
@@ -497,3 +502,8 @@ class Frontier:
             f"{c.others:5} other {c.gone:5} gone  {shape}"
             for shape, kind, c in self.book.describe()
         ]
+
+
+def _judged(urls: Iterable[str | Link]) -> list[Link]:
+    """Links as the extraction worker judged them, or plain URLs judged here."""
+    return [url if isinstance(url, Link) else judge_links([url])[0] for url in urls]
