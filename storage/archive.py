@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage import blobs, discovery_memory, leases
+from storage import blobs, discovery_memory, leases, run_queue
 from storage.engine import build_engine, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFilters, SearchHit, search
@@ -53,7 +53,7 @@ T = TypeVar("T")
 
 _ID_RE = re.compile(r"[0-9]{1,18}")
 
-RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 RUN_TRIGGERS = ("manual", "scheduled")
 
 
@@ -260,7 +260,66 @@ class Archive:
 
         with_retries(attempt, what="finish run", reconnect=self._reachable)
 
-    def runs(self, site: str | None = None, limit: int = 20) -> list[RunView]:
+    # ------------------------------------------------------------------ queued runs
+
+    def queue_run(self, site: str, trigger: str, request: dict[str, Any]) -> int:
+        """Record a run for a worker to take (storage.run_queue); returns its id."""
+        if trigger not in RUN_TRIGGERS:
+            raise ValueError(f"trigger: expected one of {', '.join(RUN_TRIGGERS)}")
+        now = datetime.now(UTC)
+
+        def work(conn: Connection) -> int:
+            return run_queue.queue(
+                conn, self._sites.site_id(conn, site, now), trigger, request, now
+            )
+
+        return self._transaction(work, what="queue run")
+
+    def mark_published(self, run_ids: Sequence[int]) -> None:
+        now = datetime.now(UTC)
+        self._transaction(lambda c: run_queue.mark_published(c, list(run_ids), now), what="run")
+
+    def claim_run(self, run_id: int, worker: str | None) -> bool:
+        """Queued -> running for this process; False if another process took it first."""
+        now = datetime.now(UTC)
+        return self._transaction(lambda c: run_queue.claim(c, run_id, worker, now), what="run")
+
+    def latest_attempt(self, run_id: int) -> run_queue.Attempt | None:
+        with self.engine.connect() as conn:
+            return run_queue.latest_attempt(conn, run_id)
+
+    def retry_run(self, previous: run_queue.Attempt, reason: str) -> int:
+        """Close `previous` as interrupted (if it still looks running) and record the next
+        attempt, queued; both in one transaction."""
+        now = datetime.now(UTC)
+
+        def work(conn: Connection) -> int:
+            conn.execute(
+                update(_runs)
+                .where(_runs.c.id == previous.id, _runs.c.status.in_(run_queue.ACTIVE_STATUSES))
+                .values(status="interrupted", finished_at=now, error=reason)
+            )
+            return run_queue.next_attempt(conn, previous, now)
+
+        return self._transaction(work, what="retry run")
+
+    def stale_queued_runs(self, published_before: datetime) -> list[tuple[int, dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            return run_queue.stale_queued(conn, published_before)
+
+    def active_run(self, site: str) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            return run_queue.active_run(conn, site)
+
+    def runs(
+        self,
+        site: str | None = None,
+        limit: int = 20,
+        *,
+        ids: Sequence[int] | None = None,
+        status: str | None = None,
+    ) -> list[RunView]:
+        """Newest first; `ids` and `status` narrow the list."""
         statement = (
             select(_runs, _sites.c.name.label("site"))
             .join(_sites, _sites.c.id == _runs.c.site_id)
@@ -269,6 +328,10 @@ class Archive:
         )
         if site:
             statement = statement.where(_sites.c.name == site)
+        if ids is not None:
+            statement = statement.where(_runs.c.id.in_(list(ids)))
+        if status is not None:
+            statement = statement.where(_runs.c.status == status)
         with self.engine.connect() as conn:
             rows = conn.execute(statement).mappings().all()
         return [
@@ -281,6 +344,9 @@ class Archive:
                 finished_at=row["finished_at"],
                 counters=dict(row["counters"] or {}),
                 error=row["error"],
+                worker=row["worker"],
+                attempt=row["attempt"],
+                retry_of=row["retry_of"],
             )
             for row in rows
         ]

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -219,9 +220,23 @@ run_table = Table(
     _when("finished_at", nullable=True),
     _json("counters"),
     Column("error", Text),
+    # Which worker ran it (`newsarchive worker --name`, or the crawling process's holder).
+    Column("worker", String(200)),
+    # A queued run: when it was last published to the broker (published again if a lost
+    # message leaves it queued); `started_at` is when it was queued until a worker takes it.
+    _when("published_at", nullable=True),
+    # 1 for a run as published; a worker that finds an attempt cut short (its worker was
+    # lost) records the next attempt as a new run retrying the first.
+    Column("attempt", Integer, nullable=False, server_default=text("1")),
+    Column("retry_of", ForeignKey("crawl_runs.id")),
+    # What a worker needs to run it: the site's configuration and setting overrides.
+    Column("request", JSONDocument()),
     CheckConstraint("trigger IN ('manual', 'scheduled')", name="trigger"),
-    CheckConstraint("status IN ('running', 'succeeded', 'failed', 'interrupted')", name="status"),
+    CheckConstraint(
+        "status IN ('queued', 'running', 'succeeded', 'failed', 'interrupted')", name="status"
+    ),
     Index("ix_crawl_runs_site_started", "site_id", "started_at"),
+    Index("ix_crawl_runs_status", "status"),
 )
 
 # Who is crawling a site right now: one holder at a time, until the lease expires. Keyed

@@ -67,3 +67,7 @@ class RunView:
     finished_at: datetime | None
     counters: dict[str, Any]
     error: str | None
+    # Queued runs: the worker that ran it, the attempt number, the first attempt retried.
+    worker: str | None = None
+    attempt: int = 1
+    retry_of: int | None = None

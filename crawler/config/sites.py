@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.config.timespec import parse_duration
+from crawler.config.timespec import format_duration, parse_duration
 from crawler.keys import DISCOVERY_MODES
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "load_sites",
     "parse_sites",
     "resolve_targets",
+    "site_from_table",
+    "site_table",
 ]
 
 DEFAULT_MAX_DEPTH = 3
@@ -339,6 +341,44 @@ def check_setting_value(name: str, value: Any, where: str) -> None:
             float(str(value).strip())
         except ValueError:
             raise SitesConfigError(f"{where}: expected a number, got {value!r}") from None
+
+
+def site_table(site: SiteConfig) -> dict[str, Any]:
+    """The site as a sites.toml table (plain JSON values): how its configuration travels
+    in a queued run, so a worker needs no copy of the sites file."""
+    table: dict[str, Any] = {
+        "start_urls": list(site.start_urls),
+        "feeds": list(site.feeds),
+        "sitemaps": list(site.sitemaps),
+        "domains": list(site.domains),
+        "allow": list(site.allow),
+        "deny": list(site.deny),
+        "max_depth": site.max_depth,
+        "discovery": site.discovery,
+        "recheck_after": format_duration(site.recheck_after),
+        "settings": dict(site.settings),
+        "spider": site.spider,
+    }
+    for key, value in (("since", site.since), ("max_runtime", site.max_runtime)):
+        if value is not None:
+            table[key] = format_duration(value)
+    if site.schedule:
+        table["schedule"] = site.schedule
+    return table
+
+
+def site_from_table(name: Any, table: Any, *, adhoc: bool = False) -> SiteConfig:
+    """A site from its table, validated exactly as sites.toml is (errors name the key)."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise SitesConfigError(
+            f"sites.{name}: a site name is letters, digits, '.', '_', '-' or ':'"
+        )
+    if not isinstance(table, Mapping):
+        raise SitesConfigError(f"sites.{name}: expected a table")
+    site = _site(name, table)
+    if adhoc:
+        site = replace(site, adhoc=True)
+    return site
 
 
 def adhoc_site(url: str) -> SiteConfig:
