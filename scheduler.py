@@ -19,13 +19,9 @@ stops at once.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +31,7 @@ from typing import Any
 
 from crawler.config.schedules import parse_schedule
 from crawler.config.sites import SiteConfig, SitesConfigError, load_sites
-from crawler.keys import Env
+from crawler.running.child_crawl import ChildCrawl, crawl_command
 from crawler.running.exit_codes import EXIT_BUSY
 
 __all__ = [
@@ -58,8 +54,6 @@ DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 # How often the service looks at the job store for jobs changed by another process
 # (`newsarchive schedule trigger`).
 POLL_SECONDS = 2.0
-# After SIGTERM, how long a child gets to record its run as interrupted before SIGKILL.
-STOP_TIMEOUT = 15.0
 # The lease that makes one database have one scheduling service (not a valid site name).
 SERVICE_LEASE = "__scheduler__"
 
@@ -123,16 +117,6 @@ def open_scheduler(db_url: str, *, misfire_grace: timedelta = DEFAULT_MISFIRE_GR
 
 
 @dataclass
-class _Child:
-    site: str
-    process: subprocess.Popen[str]
-    started: datetime
-    deadline: float
-    holder: str
-    stopping: bool = False
-
-
-@dataclass
 class SchedulerService:
     """The long-running service behind `newsarchive schedule run`."""
 
@@ -142,7 +126,7 @@ class SchedulerService:
     misfire_grace: timedelta = DEFAULT_MISFIRE_GRACE
     settings: Mapping[str, str] = field(default_factory=dict)
     sites: dict[str, SiteConfig] = field(default_factory=dict)
-    _children: dict[str, _Child] = field(default_factory=dict)
+    _children: dict[str, ChildCrawl] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _signals: int = 0
@@ -281,14 +265,13 @@ class SchedulerService:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
-    def _running(self) -> list[_Child]:
+    def _running(self) -> list[ChildCrawl]:
         with self._lock:
             return [c for c in self._children.values() if c.process.poll() is None]
 
     def _enforce_deadlines(self) -> None:
-        now = time.monotonic()
         for child in self._running():
-            if now > child.deadline and not child.stopping:
+            if child.past_deadline() and not child.stopping:
                 log.warning("run of %s exceeded its max_runtime: stopping it", child.site)
                 child.stopping = True
                 threading.Thread(target=self._stop_child, args=(child,), daemon=True).start()
@@ -302,43 +285,14 @@ class SchedulerService:
         for thread in threads:
             thread.join()
 
-    def _stop_child(self, child: _Child) -> None:
-        """SIGTERM (the crawl records its run as interrupted), SIGKILL if it lingers or a
-        second signal came; run_site then records the end of a killed child."""
-        process = child.process
-        if process.poll() is not None:
-            return
-        if self._signals < 2:
-            process.terminate()
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while time.monotonic() < deadline and self._signals < 2:
-                try:
-                    process.wait(0.2)
-                    return
-                except subprocess.TimeoutExpired:
-                    continue
-        process.kill()
-        process.wait()
-
-    def _after_abnormal_exit(self, child: _Child, status: int) -> None:
-        """A child that died without recording its end (killed, crashed): record it, and
-        free its lease now instead of after the lease's time to live."""
-        from storage.archive import Archive
-
-        reason = f"the crawl process ended abnormally (status {status})"
-        try:
-            with Archive(self.db_url) as archive:
-                archive.release_lease(child.site, child.holder)
-                for run in archive.runs(site=child.site, limit=5):
-                    if run.status == "running" and run.started_at >= child.started:
-                        archive.finish_run(run.id, "interrupted", run.counters, reason)
-        except Exception as exc:
-            log.error("could not record the end of %s's run: %s", child.site, exc)
+    def _stop_child(self, child: ChildCrawl) -> None:
+        """SIGTERM, SIGKILL if it lingers or a second signal came; run_site then records
+        the end of a killed child."""
+        child.stop(hurry=lambda: self._signals >= 2)
 
     # ---------------------------------------------------------------- one run
 
     def run_site(self, name: str) -> None:
-        from crawler.running.site_leases import holder_name
         from storage.archive import Archive
 
         if self._stopping.is_set():
@@ -352,44 +306,19 @@ class SchedulerService:
         if lease is not None:
             log.warning("run of %s skipped: being crawled by %s", name, lease.holder)
             return
-        command = [
-            sys.executable, "-m", "crawler",
-            "--db", self.db_url, "--sites", self.sites_path,
-            "crawl", name, "-s", "NEWSARCHIVE_TRIGGER=scheduled",
-        ]  # fmt: skip
-        for key, value in self.settings.items():
-            command += ["-s", f"{key}={value}"]
-        max_runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
-        tag = uuid.uuid4().hex[:6]
+        command = crawl_command(
+            self.db_url,
+            [name, "-s", "NEWSARCHIVE_TRIGGER=scheduled"],
+            self.settings,
+            sites_path=self.sites_path,
+        )
         log.info("run of %s starting", name)
         with self._lock:
             if self._stopping.is_set():
                 return
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,  # a Ctrl-C on the service's terminal is ours to relay
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
-                env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_TAG: tag},
-            )
-            child = _Child(
-                name,
-                process,
-                datetime.now(UTC),
-                time.monotonic() + max_runtime.total_seconds(),
-                # The child's own holder name: its PID, so a crawl that outlives a killed
-                # service is never judged dead by another crawl of this machine.
-                holder_name(tag=tag, pid=process.pid),
-            )
+            child = ChildCrawl.start(name, command, site.max_runtime or DEFAULT_MAX_RUNTIME)
             self._children[name] = child
-        child_log = logging.getLogger(f"newsarchive.scheduler.{name}")
-        assert process.stderr is not None
-        for line in process.stderr:
-            child_log.info("%s", line.rstrip())
-        status = process.wait()
+        status = child.relay_log(logging.getLogger(f"newsarchive.scheduler.{name}"))
         with self._lock:
             self._children.pop(name, None)
         if status == EXIT_BUSY:
@@ -399,18 +328,7 @@ class SchedulerService:
         else:
             log.warning("run of %s ended with status %s", name, status)
             if status < 0 or status not in (1, 2):
-                self._after_abnormal_exit(child, status)
-
-
-def _die_with_parent() -> None:
-    """Linux: a crawl whose service was killed gets SIGTERM instead of running on unseen."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+                child.record_abnormal_exit(self.db_url, status)
 
 
 # The service running in this process: APScheduler calls run_site by its import path with
