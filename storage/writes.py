@@ -196,23 +196,32 @@ def _add_aliases(conn: Connection, article_id: int, item: PreparedFetch) -> None
 
 
 def lock_urls(conn: Connection, items: list[PreparedFetch]) -> None:
-    """PostgreSQL: serialize writers that touch the same URLs, whatever else they declare.
+    """PostgreSQL: serialize writers that touch the same URLs or near-duplicate bodies.
 
     Row locks on `articles` cover one story, but two writers may name one story by
     different URLs (a page with and without its canonical declared) and both find no
-    alias yet. Transaction-level advisory locks on every URL of the batch, taken in one
-    sorted pass, make the alias lookup and insert atomic without deadlocks. SQLite needs
-    none: BEGIN IMMEDIATE already admits one writer at a time.
+    alias yet; and two copies of one wire story written at the same instant would each
+    look for their group before the other's band rows are committed, and start two
+    groups. Transaction-level advisory locks on every URL and every near-duplicate band
+    key of the batch, taken in one sorted pass, make the alias lookup and insert, and the
+    group lookup and band insert, atomic without deadlocks. SQLite needs none: BEGIN
+    IMMEDIATE already admits one writer at a time.
     """
     if conn.dialect.name != "postgresql":
         return
-    keys = sorted(
-        {
-            int.from_bytes(bytes.fromhex(url_hash(u)[:16]), signed=True)
-            for item in items
-            for u in (*item.candidate_urls, *item.redirect_urls)
-        }
-    )
+    urls = {
+        int.from_bytes(bytes.fromhex(url_hash(u)[:16]), signed=True)
+        for item in items
+        for u in (*item.candidate_urls, *item.redirect_urls)
+    }
+    # The crawler's workers computed the signatures already (PreparedFetch.precompute).
+    bands = {
+        key
+        for item in items
+        if item.kind is FetchKind.ARTICLE and (sig := item.signature()) is not None
+        for key in band_keys(sig)
+    }
+    keys = sorted(urls | bands)
     if keys:
         conn.execute(
             text(
