@@ -31,6 +31,7 @@ from typing import Any
 
 from crawler.config.schedules import parse_schedule
 from crawler.config.sites import SiteConfig, SitesConfigError, load_sites
+from crawler.config.timespec import format_duration
 from crawler.running.child_crawl import ChildCrawl, crawl_command
 from crawler.running.exit_codes import EXIT_BUSY
 
@@ -51,6 +52,12 @@ JOB_TABLE = "scheduler_jobs"
 DEFAULT_GRACE = timedelta(seconds=30)
 DEFAULT_MAX_RUNTIME = timedelta(hours=2)
 DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
+# With a broker: a run still queued this long after it was published is published again
+# (the broker may have lost it: a Redis restart without persistence).
+DEFAULT_REQUEUE_AFTER = timedelta(minutes=10)
+# How often a standby service tries to take over, and the active one looks for lost runs.
+STANDBY_POLL = 1.0
+REQUEUE_CHECK_SECONDS = 10.0
 # How often the service looks at the job store for jobs changed by another process
 # (`newsarchive schedule trigger`).
 POLL_SECONDS = 2.0
@@ -125,7 +132,12 @@ class SchedulerService:
     grace: timedelta = DEFAULT_GRACE
     misfire_grace: timedelta = DEFAULT_MISFIRE_GRACE
     settings: Mapping[str, str] = field(default_factory=dict)
+    # With a broker, due runs are published to workers (crawler.distributed) instead of
+    # run here, and a second service waits as a standby instead of exiting.
+    broker: str | None = None
+    requeue_after: timedelta = DEFAULT_REQUEUE_AFTER
     sites: dict[str, SiteConfig] = field(default_factory=dict)
+    publisher: Any = None
     _children: dict[str, ChildCrawl] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -196,19 +208,38 @@ class SchedulerService:
         from storage.archive import Archive
 
         scheduled = self.load()
-        with Archive(self.db_url) as archive:  # created or upgraded before the job store
+        Archive(self.db_url).close()  # created or upgraded before the job store
+        if self.broker is not None:
+            from crawler.distributed.publisher import Publisher
+
+            self.publisher = Publisher(self.broker, self.db_url)
+            self.publisher.check()
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+        # One service per database: a second one would reconcile away the first one's
+        # jobs and fire every job twice. With a broker it waits as a standby.
+        service_lease = SiteLeases(self.db_url, [SERVICE_LEASE], on_lost=self._lease_lost)
+        announced = False
+        while True:
+            try:
+                service_lease.acquire()
+                break
+            except SiteBusyError as exc:
+                holder = exc.lease.holder if exc.lease else "another process"
+                if self.broker is None:
+                    raise ServiceBusyError(
+                        f"a scheduling service already runs on this database ({holder})"
+                    ) from None
+                if not announced:
+                    log.info("standby: the active scheduling service is %s", holder)
+                    announced = True
+            if self._stopping.wait(STANDBY_POLL):
+                return 0
+        if announced:
+            log.warning("taking over as the active scheduling service")
+        with Archive(self.db_url) as archive:
             for run_id, site in archive.interrupt_orphaned_runs():
                 log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
-        # One service per database: a second one would reconcile away the first one's
-        # jobs and fire every job twice.
-        service_lease = SiteLeases(self.db_url, [SERVICE_LEASE], on_lost=self._lease_lost)
-        try:
-            service_lease.acquire()
-        except SiteBusyError as exc:
-            holder = exc.lease.holder if exc.lease else "another process"
-            raise ServiceBusyError(
-                f"a scheduling service already runs on this database ({holder})"
-            ) from None
         self.scheduler = open_scheduler(self.db_url, misfire_grace=self.misfire_grace)
         _services.append(self)
         code = 0
@@ -221,6 +252,7 @@ class SchedulerService:
             self.scheduler.resume()
             for job in self.scheduler.get_jobs():
                 log.info("%s: next run %s", job.name, job.next_run_time)
+            next_requeue = time.monotonic()
             while not self._stopping.wait(POLL_SECONDS):
                 # APScheduler offers no public probe of its thread; it dies on errors the
                 # job store's retries could not absorb.
@@ -231,11 +263,30 @@ class SchedulerService:
                     break
                 self.scheduler.wakeup()  # notice jobs another process made due
                 self._enforce_deadlines()
+                if self.publisher is not None and time.monotonic() >= next_requeue:
+                    every = min(REQUEUE_CHECK_SECONDS, self.requeue_after.total_seconds() / 2)
+                    next_requeue = time.monotonic() + every
+                    self._republish_lost_runs()
         finally:
             self._shut_down()
             _services.remove(self)
             service_lease.release()
         return code
+
+    def _republish_lost_runs(self) -> None:
+        from crawler.distributed.publisher import BrokerError
+
+        try:
+            for run_id in self.publisher.republish_stale(self.requeue_after):
+                log.warning(
+                    "run %s was still queued %s after it was published: published again",
+                    run_id,
+                    format_duration(self.requeue_after),
+                )
+        except BrokerError as exc:
+            log.error("could not publish queued runs again: %s", exc)
+        except Exception as exc:  # the database: tried again next round
+            log.error("could not look for lost runs: %s", exc)
 
     def _lease_lost(self, site: str) -> None:
         log.error("lost the scheduling service lease: stopping")
@@ -303,8 +354,12 @@ class SchedulerService:
             return
         with Archive(self.db_url) as archive:  # cheap check before starting a process
             lease = archive.lease(name)
+            active = archive.active_run(name)
         if lease is not None:
             log.warning("run of %s skipped: being crawled by %s", name, lease.holder)
+            return
+        if self.publisher is not None:
+            self._publish(site, active)
             return
         command = crawl_command(
             self.db_url,
@@ -329,6 +384,22 @@ class SchedulerService:
             log.warning("run of %s ended with status %s", name, status)
             if status < 0 or status not in (1, 2):
                 child.record_abnormal_exit(self.db_url, status)
+
+    def _publish(self, site: SiteConfig, active: tuple[int, str] | None) -> None:
+        """Broker mode: record the run as queued and send it; never a second run of a
+        site whose run is still queued or running (the archive is the record)."""
+        from crawler.distributed.publisher import BrokerError
+
+        if active is not None:
+            log.warning("run of %s skipped: run %s is %s", site.name, *active)
+            return
+        try:
+            (run_id,) = self.publisher.publish([site], "scheduled", self.settings)
+        except BrokerError as exc:
+            # The run is recorded as queued: the next look for lost runs sends it again.
+            log.error("run of %s queued but not published: %s", site.name, exc)
+            return
+        log.info("run %s of %s published", run_id, site.name)
 
 
 # The service running in this process: APScheduler calls run_site by its import path with
@@ -367,6 +438,7 @@ def schedule_status(db_url: str, sites_path: str) -> list[dict[str, Any]]:
                     "last_trigger": last[0].trigger if last else None,
                     "flags": list(last[0].counters.get("flags", [])) if last else [],
                     "lease": _lease_holder(archive, name),
+                    "active_run": _active_run(archive, name),
                 }
             )
     return rows
@@ -376,6 +448,15 @@ def _job_state(job: Any, site: SiteConfig) -> str:
     if job is not None:
         return "scheduled"
     return "pending: start the service" if site.schedule else "no schedule"
+
+
+def _active_run(archive: Any, site: str) -> dict[str, Any] | None:
+    """The site's queued or running run: its id, state and worker (where it runs now)."""
+    active = archive.active_run(site)
+    if active is None:
+        return None
+    run = archive.run(active[0])
+    return {"id": run.id, "status": run.status, "worker": run.worker} if run else None
 
 
 def _lease_holder(archive: Any, site: str) -> str | None:

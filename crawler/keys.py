@@ -108,6 +108,8 @@ class Setting:
     DB: Final = "NEWSARCHIVE_DB"
     SITES: Final = "NEWSARCHIVE_SITES"
     TRIGGER: Final = "NEWSARCHIVE_TRIGGER"
+    # A queued run this crawl has claimed: its row is used instead of a new one.
+    RUN_ID: Final = "NEWSARCHIVE_RUN_ID"
     WORKERS: Final = "NEWSARCHIVE_WORKERS"
     PAGE_TIMEOUT: Final = "NEWSARCHIVE_PAGE_TIMEOUT"
     WORKER_MEMORY: Final = "NEWSARCHIVE_WORKER_MEMORY"
@@ -130,5 +132,11 @@ class Env:
     LEASE_TTL: Final = "NEWSARCHIVE_LEASE_TTL"
     # Set by the scheduling service for a child crawl: the tag of its lease holder name.
     LEASE_TAG: Final = "NEWSARCHIVE_LEASE_TAG"
+    # The broker of queued runs (`--broker`), e.g. redis://127.0.0.1:6379/0.
+    BROKER: Final = "NEWSARCHIVE_BROKER"
+    # Seconds the broker waits for a worker's acknowledgement before it redelivers a run.
+    BROKER_VISIBILITY: Final = "NEWSARCHIVE_BROKER_VISIBILITY"
+    # Set by a queue worker for the crawls it starts: its name, recorded with the run.
+    WORKER_NAME: Final = "NEWSARCHIVE_WORKER_NAME"
     # "0" turns off every trick of crawler/speedups.py, for debugging.
     SPEEDUPS: Final = "NEWSARCHIVE_SPEEDUPS"

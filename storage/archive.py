@@ -351,6 +351,10 @@ class Archive:
             for row in rows
         ]
 
+    def run(self, run_id: int) -> RunView | None:
+        found = self.runs(ids=[run_id], limit=1)
+        return found[0] if found else None
+
     def validators(self, site: str) -> Iterator[tuple[str, str | None, str | None]]:
         """(url, etag, last_modified) for every URL of the site's stories that has either.
 

@@ -139,12 +139,17 @@ def next_attempt(conn: Connection, previous: Attempt, now: datetime) -> int:
 
 
 def stale_queued(conn: Connection, published_before: datetime) -> list[tuple[int, dict[str, Any]]]:
-    """Queued runs never published, or last published before the moment: (id, request)."""
+    """Queued runs last published before the moment, or queued before it and never
+    published (their publisher died, or the broker refused them): (id, request). A run
+    queued since is left alone: its publisher may be sending it right now."""
     rows = conn.execute(
         select(_runs.c.id, _runs.c.request)
         .where(
             _runs.c.status == "queued",
-            or_(_runs.c.published_at.is_(None), _runs.c.published_at < published_before),
+            or_(
+                _runs.c.published_at < published_before,
+                _runs.c.published_at.is_(None) & (_runs.c.started_at < published_before),
+            ),
         )
         .order_by(_runs.c.id)
     ).all()

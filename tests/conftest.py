@@ -7,10 +7,8 @@ other's rows and the suite can run beside a benchmark or another checkout's CI.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -19,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from crawler.demo.siteserver import SiteServer
 from storage import Archive, ExtractedArticle, FetchRecord
 from tests.corpus import CorpusPage, bundled_pages, full_corpus_pages, missing_full_corpus
+from tests.pg_schema import fresh_schema
 
 # Property tests take their budget from a profile, not from settings written in each test:
 # `make test` runs "default", `make test-fast` "fast" (--hypothesis-profile), and
@@ -66,14 +65,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pg_url() -> Iterator[str]:
     """A database URL whose search_path is a fresh schema, dropped afterwards."""
     require_pg()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN_DSN}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema(PG_ADMIN_DSN) as url:
+        yield url
 
 
 @pytest.fixture

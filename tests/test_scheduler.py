@@ -16,6 +16,7 @@ import pytest
 from crawler.demo.siteserver import SiteServer
 from scheduler import SchedulerService, open_scheduler
 from storage import Archive
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +50,6 @@ def stop(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=timeout)
     return process.returncode, err
-
-
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def runs(db: str, site: str = "demo"):

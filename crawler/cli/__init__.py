@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from crawler import speedups
-from crawler.cli import articles, crawl, db, export, runs, schedule, search, sites
+from crawler.cli import articles, crawl, db, export, runs, schedule, search, sites, worker
 from crawler.cli.root import cli
 
 __all__ = ["cli", "main"]
@@ -28,6 +28,7 @@ for command in (
     runs.runs,
     schedule.schedule,
     db.db,
+    worker.worker,
 ):
     cli.add_command(command)
 

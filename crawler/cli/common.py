@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -79,7 +79,7 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
 
 
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 

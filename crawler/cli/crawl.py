@@ -35,7 +35,7 @@ log = logging.getLogger("newsarchive")
 
 
 @click.command()
-@click.argument("targets", nargs=-1, required=True, metavar="SITE|URL...")
+@click.argument("targets", nargs=-1, metavar="SITE|URL...")
 @click.option(
     "-s",
     "--set",
@@ -58,6 +58,20 @@ log = logging.getLogger("newsarchive")
 @click.option(
     "--wait", is_flag=True, help="if a site is being crawled (e.g. by the scheduler), wait for it"
 )
+@click.option(
+    "--queue",
+    "to_queue",
+    is_flag=True,
+    help="publish the runs to the broker's workers (--broker), wait for them and report as a "
+    "local crawl would",
+)
+@click.option("--no-wait", is_flag=True, help="with --queue: print the run ids and return")
+@click.option(
+    "--queued-run",
+    type=click.IntRange(1),
+    hidden=True,
+    help="run this queued run (how a queue worker runs one; docs/deploy.md)",
+)
 @format_option("text", "json")
 @click.pass_context
 @handle_errors
@@ -70,6 +84,9 @@ def crawl(
     max_depth: int | None,
     discovery: str | None,
     wait: bool,
+    to_queue: bool,
+    no_wait: bool,
+    queued_run: int | None,
     fmt: str,
 ) -> None:
     """Crawl sites from the sites file, or bare URLs (an ad-hoc site on that one host).
@@ -79,24 +96,43 @@ def crawl(
     a site is already being crawled (by the scheduler or another command; see --wait).
     """
     from crawler.config.sites import SitesConfigError, resolve_targets
+    from crawler.running.child_crawl import stop_once_on_hangup
     from crawler.runtime.workers import pool_for_overrides
 
-    needs_file = any("://" not in target for target in targets)
-    sites = load_sites_file(ctx, required=needs_file)
-    try:
-        configs = resolve_targets(targets, sites)
-    except SitesConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
+    stop_once_on_hangup()
+    overrides = setting_overrides(settings)
+    if queued_run is not None:
+        if targets:
+            fail("--queued-run takes no SITE|URL: the run names its site", EXIT_USAGE)
+        configs, overrides = _queued_site(ctx.obj["db"], queued_run, overrides)
+    elif not targets:
+        fail("missing SITE|URL...: name a site of the sites file, or a URL", EXIT_USAGE)
+    else:
+        needs_file = any("://" not in target for target in targets)
+        sites = load_sites_file(ctx, required=needs_file)
+        try:
+            configs = resolve_targets(targets, sites)
+        except SitesConfigError as exc:
+            fail(str(exc), EXIT_USAGE)
     if discovery is not None:
         configs = [replace(c, discovery=discovery) for c in configs]
-    overrides = setting_overrides(settings)
+    if max_depth is not None:
+        configs = [replace(c, max_depth=max_depth) for c in configs]
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        fail("the same site is named twice", EXIT_USAGE)
+    if no_wait and not to_queue:
+        fail("--no-wait goes with --queue", EXIT_USAGE)
+    if to_queue:
+        _publish(ctx, configs, overrides, max_pages, since, wait, no_wait, fmt)
+        return
     # One extraction worker starts now, on the core this process's imports (Scrapy,
     # SQLAlchemy: most of the start-up) leave idle; the others start with the engine.
     pool = pool_for_overrides(overrides)
     if pool is not None and speedups.boot_a_worker_first():
         pool.boot(1)
     try:
-        _crawl(ctx, configs, overrides, max_pages, since, max_depth, wait, fmt, pool)
+        _crawl(ctx, configs, overrides, max_pages, since, wait, fmt, pool, queued_run)
     finally:
         if pool is not None:
             pool.close_unused()
@@ -108,21 +144,17 @@ def _crawl(
     overrides: dict[str, str],
     max_pages: int | None,
     since: datetime | None,
-    max_depth: int | None,
     wait: bool,
     fmt: str,
     pool: ExtractionPool | None,
+    queued_run: int | None = None,
 ) -> None:
     from crawler.config.sites import SitesConfigError
     from crawler.running.runner import build_settings, run_crawls
     from crawler.running.site_leases import SiteBusyError, SiteLeases
     from storage.archive import Archive
 
-    if max_depth is not None:
-        configs = [replace(c, max_depth=max_depth) for c in configs]
     names = [c.name for c in configs]
-    if len(set(names)) != len(names):
-        fail("the same site is named twice", EXIT_USAGE)
     verbose = ctx.obj.get("verbose", 0)
     try:
         scrapy_settings = build_settings(
@@ -146,6 +178,8 @@ def _crawl(
         fail(f"{exc}; try again later or use --wait", EXIT_BUSY)
     try:
         _interrupt_orphaned_runs(ctx.obj["db"], names, leases.holder)
+        if queued_run is not None:
+            _claim(ctx.obj["db"], queued_run, leases.holder)
         results = run_crawls(
             configs, scrapy_settings, since=since, progress=sys.stderr.isatty(), pool=pool
         )
@@ -153,6 +187,64 @@ def _crawl(
         fail(str(exc), EXIT_USAGE)
     finally:
         _release_leases(leases)
+    ctx.obj["exit_at_once"] = True
+    _report(results, fmt)
+
+
+def _publish(
+    ctx: click.Context,
+    configs: list[SiteConfig],
+    overrides: dict[str, str],
+    max_pages: int | None,
+    since: datetime | None,
+    wait: bool,
+    no_wait: bool,
+    fmt: str,
+) -> None:
+    """`crawl --queue`: the runs go to the workers; the exit status is a local crawl's."""
+    from crawler.distributed.publisher import BrokerError, Publisher
+    from crawler.distributed.waiting import wait_for_runs
+    from crawler.keys import Setting
+    from crawler.running.runner import CrawlResult
+    from storage.archive import Archive
+
+    broker = ctx.obj.get("broker")
+    if not broker:
+        fail("--queue needs a broker: give --broker URL or set NEWSARCHIVE_BROKER", EXIT_USAGE)
+    if since is not None or wait:
+        fail("--since and --wait are for local crawls, not with --queue", EXIT_USAGE)
+    if max_pages is not None:
+        overrides = {**overrides, Setting.MAX_PAGES: str(max_pages)}
+    Archive(ctx.obj["db"]).close()  # a bad --db fails here, in one line
+    publisher = Publisher(broker, ctx.obj["db"])
+    try:
+        publisher.check()
+        run_ids = publisher.publish(configs, "manual", overrides)
+    except BrokerError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    ctx.obj["exit_at_once"] = True
+    if no_wait:
+        if fmt == "json":
+            print_json(
+                [{"site": c.name, "run_id": r} for c, r in zip(configs, run_ids, strict=True)]
+            )
+        else:
+            for config, run_id in zip(configs, run_ids, strict=True):
+                click.echo(f"{run_id}\t{config.name}")
+        return
+
+    def progress(run: Any) -> None:
+        where = f" on {run.worker}" if run.worker else ""
+        attempt = f" (attempt {run.attempt})" if run.attempt > 1 else ""
+        click.echo(f"run {run.id} {run.site}: {run.status}{where}{attempt}", err=True)
+
+    ended = wait_for_runs(ctx.obj["db"], run_ids, on_change=progress)
+    results = [CrawlResult(r.site, r.id, r.status, r.counters, error=r.error) for r in ended]
+    _report(results, fmt)
+
+
+def _report(results: list[CrawlResult], fmt: str) -> None:
+    """The summary lines, errors and JSON of finished runs; exit 1 if one did not succeed."""
     for result in results:
         click.echo(summary_line(result), err=True)
     for result in results:
@@ -172,9 +264,44 @@ def _crawl(
                 for r in results
             ]
         )
-    ctx.obj["exit_at_once"] = True
     if any(r.status != "succeeded" for r in results):
         sys.exit(EXIT_FAILURE)
+
+
+def _queued_site(
+    db_url: str, run_id: int, overrides: dict[str, str]
+) -> tuple[list[SiteConfig], dict[str, str]]:
+    """The site and settings of a queued run, read from the archive (a worker's crawl)."""
+    from crawler.config.sites import SitesConfigError
+    from crawler.distributed.run_request import read_request
+    from crawler.keys import Setting
+    from storage.archive import Archive
+
+    with Archive(db_url) as archive:
+        attempt = archive.latest_attempt(run_id)
+    if attempt is None or attempt.id != run_id:
+        fail(f"run {run_id}: no such queued run in this archive", EXIT_USAGE)
+    if attempt.status != "queued":
+        fail(f"run {run_id} is {attempt.status}, not queued", EXIT_BUSY)
+    try:
+        request = read_request(attempt.request)
+    except SitesConfigError as exc:
+        fail(f"run {run_id}: {exc}", EXIT_USAGE)
+    return [request.site], {**request.settings, **overrides, Setting.RUN_ID: str(run_id)}
+
+
+def _claim(db_url: str, run_id: int, holder: str) -> None:
+    """Queued -> running, now that this crawl holds the site's lease; a copy of the same
+    message that another worker got first leaves nothing to do here."""
+    import os
+
+    from crawler.keys import Env
+    from storage.archive import Archive
+
+    with Archive(db_url, migrate=False) as archive:
+        claimed = archive.claim_run(run_id, os.environ.get(Env.WORKER_NAME) or holder)
+    if not claimed:
+        fail(f"run {run_id} was taken by another process", EXIT_BUSY)
 
 
 def _interrupt_orphaned_runs(db_url: str, sites: list[str], holder: str) -> None:

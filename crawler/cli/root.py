@@ -1,4 +1,5 @@
-"""The `newsarchive` group: the options every command shares (`--db`, `--sites`, `-v`)."""
+"""The `newsarchive` group: the options every command shares (`--db`, `--sites`, `--broker`,
+`-v`)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,18 @@ from crawler.keys import Env
     type=click.Path(dir_okay=False),
     help="site configuration file (env NEWSARCHIVE_SITES)",
 )
+@click.option(
+    "--broker",
+    envvar=Env.BROKER,
+    default=None,
+    metavar="URL",
+    help="Celery broker of queued runs, e.g. redis://HOST:6379/0 (env NEWSARCHIVE_BROKER): "
+    "`schedule run` publishes runs to `worker`s instead of crawling here",
+)
 @click.option("-v", "--verbose", count=True, help="more log output on stderr (-vv for debug)")
 @click.version_option(package_name="newsarchive")
 @click.pass_context
-def cli(ctx: click.Context, db: str, sites: str, verbose: int) -> None:
+def cli(ctx: click.Context, db: str, sites: str, broker: str | None, verbose: int) -> None:
     """Crawl news sites into a versioned archive and query it."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(
@@ -39,4 +48,5 @@ def cli(ctx: click.Context, db: str, sites: str, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["sites"] = sites
+    ctx.obj["broker"] = broker or None
     ctx.obj["verbose"] = verbose

@@ -76,13 +76,18 @@ def stats(ctx: click.Context, fmt: str) -> None:
 @click.command()
 @click.option("--site", help="only this site")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["queued", "running", "succeeded", "failed", "interrupted"]),
+    help="only runs in this state (queued: published, no worker has taken them yet)",
+)
 @format_option("table", "json")
 @click.pass_context
 @handle_errors
-def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
-    """Recent crawl runs, newest first, with their counters."""
+def runs(ctx: click.Context, site: str | None, limit: int, status: str | None, fmt: str) -> None:
+    """Recent crawl runs, newest first, with their counters and the worker that ran them."""
     with open_archive(ctx) as archive:
-        found = archive.runs(site=site, limit=limit)
+        found = archive.runs(site=site, limit=limit, status=status)
     if fmt == "json":
         print_json(
             [
@@ -95,6 +100,9 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
                     "finished_at": r.finished_at,
                     "counters": r.counters,
                     "error": r.error,
+                    "worker": r.worker,
+                    "attempt": r.attempt,
+                    "retry_of": r.retry_of,
                 }
                 for r in found
             ]
@@ -108,7 +116,7 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
     table = Table()
     table.add_column("id", no_wrap=True)
     table.add_column("site", overflow="ellipsis", max_width=18)
-    for column in ("status", "started", "took"):
+    for column in ("status", "started", "took", "worker"):
         table.add_column(column, no_wrap=True)
     table.add_column("counters", ratio=1)
     for r in found:
@@ -118,12 +126,14 @@ def runs(ctx: click.Context, site: str | None, limit: int, fmt: str) -> None:
             if r.finished_at and r.started_at
             else "-"
         )
+        attempt = f"\nattempt {r.attempt} of {r.retry_of}" if r.retry_of else ""
         table.add_row(
             str(r.id),
             r.site,
-            f"{r.status}\n{r.trigger}",
+            f"{r.status}\n{r.trigger}{attempt}",
             r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
             took,
+            r.worker or "-",
             "; ".join(filter(None, [counters, r.error or ""])),
         )
     console().print(table)

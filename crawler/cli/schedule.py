@@ -39,13 +39,28 @@ def schedule() -> None:
     "-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
     help="a setting passed to every scheduled crawl (as crawl -s)",
 )  # fmt: skip
+@click.option(
+    "--requeue-after", type=DURATION, default="10m", show_default=True,
+    help="with --broker: a run still queued this long after it was published is published "
+    "again (the broker may have lost it)",
+)  # fmt: skip
 @click.pass_context
 @handle_errors
 def schedule_run(
-    ctx: click.Context, grace: timedelta, misfire_grace: timedelta, settings: tuple[str, ...]
+    ctx: click.Context,
+    grace: timedelta,
+    misfire_grace: timedelta,
+    settings: tuple[str, ...],
+    requeue_after: timedelta,
 ) -> None:
-    """Run the scheduler in the foreground until SIGTERM or SIGINT (logs to stderr)."""
+    """Run the scheduler in the foreground until SIGTERM or SIGINT (logs to stderr).
+
+    With --broker (or NEWSARCHIVE_BROKER) due runs are published to `newsarchive worker`s
+    instead of crawled here, and a second service on the same archive waits as a standby
+    that takes over when the active one stops.
+    """
     from crawler.config.sites import SitesConfigError
+    from crawler.distributed.publisher import BrokerError
     from scheduler import SchedulerService, ServiceBusyError
 
     if ctx.obj.get("verbose", 0) == 0:
@@ -56,11 +71,15 @@ def schedule_run(
         grace=grace,
         misfire_grace=misfire_grace,
         settings=setting_overrides(settings),
+        broker=ctx.obj.get("broker"),
+        requeue_after=requeue_after,
     )
     try:
         code = service.run()
     except SitesConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    except BrokerError as exc:
+        fail(str(exc), EXIT_FAILURE)
     except ServiceBusyError as exc:
         fail(str(exc), EXIT_FAILURE)
     sys.exit(code)
@@ -89,7 +108,12 @@ def schedule_list(ctx: click.Context, fmt: str) -> None:
         table.add_column(column)
     for row in rows:
         status = row["last_status"] or "-"
-        if row["lease"]:
+        active = row["active_run"]
+        if active and active["status"] == "queued":
+            status += f" (run {active['id']} queued)"
+        elif active and active["worker"]:
+            status += f" (running on {active['worker']})"
+        elif row["lease"]:
             status += " (crawling now)"
         table.add_row(
             row["site"],

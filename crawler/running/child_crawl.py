@@ -23,12 +23,23 @@ from datetime import UTC, datetime, timedelta
 from crawler.keys import Env
 from crawler.running.site_leases import holder_name
 
-__all__ = ["STOP_TIMEOUT", "ChildCrawl", "crawl_command"]
+__all__ = [
+    "PARENT_DEATH_SIGNAL",
+    "STOP_TIMEOUT",
+    "ChildCrawl",
+    "crawl_command",
+    "stop_once_on_hangup",
+]
 
 log = logging.getLogger(__name__)
 
 # After SIGTERM, how long a child gets to record its run as interrupted before SIGKILL.
 STOP_TIMEOUT = 15.0
+# What a child gets when its parent dies. Not SIGTERM: Linux sends the parent-death
+# signal again each time the child is handed to another thread of the dying parent, and
+# a crawl takes a second SIGTERM as "stop now, unclean" (its last batch lost). A SIGHUP
+# handler (stop_once_on_hangup) turns the first into one graceful stop.
+PARENT_DEATH_SIGNAL = signal.SIGHUP
 
 
 def crawl_command(
@@ -134,12 +145,27 @@ class ChildCrawl:
             log.error("could not record the end of %s's run: %s", self.site, exc)
 
 
+def stop_once_on_hangup() -> None:
+    """SIGHUP (a parent's death, a closed terminal) stops the crawl as one SIGTERM would,
+    however many arrive: the run is recorded as interrupted, its last batch written."""
+    hung_up = False
+
+    def on_hangup(signum: int, frame: object) -> None:
+        nonlocal hung_up
+        if not hung_up:
+            hung_up = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGHUP, on_hangup)
+
+
 def _die_with_parent() -> None:
-    """Linux: a crawl whose parent was killed gets SIGTERM instead of running on unseen."""
+    """Linux: a crawl whose parent was killed is told (PARENT_DEATH_SIGNAL) instead of
+    running on unseen."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, PARENT_DEATH_SIGNAL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass

@@ -47,12 +47,14 @@ class ArchivePipeline:
         batch_size: int,
         flush_seconds: float,
         trigger: str,
+        claimed_run: int | None = None,
     ) -> None:
         self.crawler = crawler
         self.db_url = db_url
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.trigger = trigger
+        self.claimed_run = claimed_run
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.failure: str | None = None
@@ -72,6 +74,7 @@ class ArchivePipeline:
             batch_size=settings.getint(Setting.BATCH_SIZE),
             flush_seconds=settings.getfloat(Setting.FLUSH_SECONDS),
             trigger=settings.get(Setting.TRIGGER),
+            claimed_run=settings.getint(Setting.RUN_ID) or None,
         )
 
     @property
@@ -90,7 +93,12 @@ class ArchivePipeline:
             return
         try:
             self.archive = await asyncio.to_thread(Archive, self.db_url)
-            self.run_id = await asyncio.to_thread(self.archive.start_run, site.name, self.trigger)
+            if self.claimed_run is not None:  # a queued run, claimed by the crawl command
+                self.run_id = self.claimed_run
+            else:
+                self.run_id = await asyncio.to_thread(
+                    self.archive.start_run, site.name, self.trigger
+                )
         except SQLAlchemyError as exc:
             # A full disk or a read-only database before the first page: nothing could be
             # stored, so nothing is fetched. Scrapy closes the spider with this reason

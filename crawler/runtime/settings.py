@@ -115,6 +115,7 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 NEWSARCHIVE_DB = os.environ.get(Env.DB, "sqlite:///archive.db")
 NEWSARCHIVE_SITES = os.environ.get(Env.SITES, "sites.toml")
 NEWSARCHIVE_TRIGGER = "manual"
+NEWSARCHIVE_RUN_ID = 0
 # Extraction worker processes (0 = one per core) and the time one page may take.
 NEWSARCHIVE_WORKERS = _workers.DEFAULT_WORKERS
 NEWSARCHIVE_PAGE_TIMEOUT = _workers.DEFAULT_PAGE_TIMEOUT

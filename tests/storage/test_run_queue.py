@@ -26,12 +26,13 @@ def test_a_queued_run_is_claimed_once(archive: Archive) -> None:
     assert not archive.claim_run(run_id, "w2@host")
 
 
-def test_runs_never_published_or_published_long_ago_are_stale(archive: Archive) -> None:
+def test_runs_published_or_queued_long_ago_are_stale(archive: Archive) -> None:
     fresh = archive.queue_run("demo", "scheduled", REQUEST)
     never = archive.queue_run("other", "manual", {**REQUEST, "site": "other"})
     archive.mark_published([fresh])
+    # Queued a moment ago and not yet sent: its publisher may be sending it now.
     soon = datetime.now(UTC) - timedelta(minutes=5)
-    assert [run_id for run_id, _ in archive.stale_queued_runs(soon)] == [never]
+    assert archive.stale_queued_runs(soon) == []
     later = datetime.now(UTC) + timedelta(seconds=1)
     stale = archive.stale_queued_runs(later)
     assert [run_id for run_id, _ in stale] == [fresh, never]

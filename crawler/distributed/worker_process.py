@@ -1,0 +1,43 @@
+"""A Celery worker for site runs, in this process: `newsarchive worker`.
+
+A site run spends its time in a child crawl, so the worker's pool is threads, each
+waiting on one child: N runs at once cost N crawl processes, not 2N. Gossip and mingle
+are off (workers share nothing but the queue and the archive).
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+from crawler.distributed import site_task
+from crawler.distributed.celery_app import QUEUE
+from crawler.distributed.publisher import Publisher
+
+__all__ = ["run_worker"]
+
+
+def run_worker(
+    broker: str, db_url: str, *, concurrency: int, name: str | None, grace: timedelta
+) -> int:
+    """Serve until a warm shutdown; the process's exit status."""
+    publisher = Publisher(broker, db_url)
+    publisher.check()  # an unreachable broker: one line now, not retries forever
+    hostname = name or socket.gethostname()
+    if "@" not in hostname:
+        hostname = f"newsarchive@{hostname}"
+    site_task.CONTEXT.db_url = db_url
+    site_task.CONTEXT.name = hostname
+    site_task.CONTEXT.grace = grace
+    worker = publisher.app.Worker(
+        hostname=hostname,
+        concurrency=concurrency,
+        pool="threads",
+        queues=[QUEUE],
+        loglevel="INFO",
+        without_gossip=True,
+        without_mingle=True,
+        optimization="fair",
+    )
+    worker.start()
+    return int(getattr(worker, "exitcode", 0) or 0)
