@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from time import monotonic
+from time import monotonic, sleep
 from urllib.parse import urlsplit
 
 __all__ = ["Route", "SiteServer", "serve"]
@@ -49,8 +49,10 @@ class LoggedRequest:
 class SiteServer:
     """Serve `routes` on 127.0.0.1 (a free port unless one is given) in a daemon thread."""
 
-    def __init__(self, routes: Mapping[str, Route], port: int = 0) -> None:
+    def __init__(self, routes: Mapping[str, Route], port: int = 0, latency: float = 0.0) -> None:
         self.routes: dict[str, Route] = dict(routes)
+        # Seconds each answer waits, as a server across the internet would (benchmarks).
+        self.latency = latency
         self.log: list[LoggedRequest] = []
         self._lock = threading.Lock()
         server = self
@@ -105,6 +107,8 @@ class SiteServer:
                 )
             )
             route = self.routes.get(request.path) or self.routes.get(urlsplit(request.path).path)
+        if self.latency > 0:
+            sleep(self.latency)
         if route is None:
             route = Route(b"<html><body><h1>Not found</h1></body></html>", status=404)
         if route.handler is not None:
