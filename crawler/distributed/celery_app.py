@@ -30,6 +30,7 @@ __all__ = [
     "TASK_NAME",
     "app",
     "configure",
+    "publishing_app",
     "visibility_seconds",
 ]
 
@@ -85,9 +86,17 @@ def _settings(broker: str | None) -> dict[str, Any]:
 
 
 def configure(broker: str | None) -> Celery:
-    """Point the app at `broker` (None: NEWSARCHIVE_BROKER) and return it."""
+    """Point the worker's app at `broker` (None: NEWSARCHIVE_BROKER) and return it."""
     app.conf.update(_settings(broker or os.environ.get(Env.BROKER) or None))
     return app
+
+
+def publishing_app(broker: str) -> Celery:
+    """An app of its own for a publisher: its connection pool belongs to this broker
+    (the shared app keeps the pool of the first broker it connected to)."""
+    publisher = Celery("newsarchive", set_as_current=False)
+    publisher.conf.update(_settings(broker))
+    return publisher
 
 
 app = Celery("newsarchive", set_as_current=False)

@@ -17,7 +17,7 @@ from crawler.distributed.celery_app import (
     CONNECT_TIMEOUT,
     QUEUE,
     TASK_NAME,
-    configure,
+    publishing_app,
     visibility_seconds,
 )
 from crawler.distributed.run_request import build_request
@@ -57,7 +57,7 @@ class Publisher:
     def __init__(self, broker: str, db_url: str) -> None:
         self.broker = broker
         self.db_url = db_url
-        self.app = configure(broker)
+        self.app = publishing_app(broker)
 
     def check(self) -> None:
         """Connect once, now: an unreachable broker is one line, not a traceback later."""

@@ -16,7 +16,7 @@ def wait_for_runs(
     db_url: str,
     run_ids: Sequence[int],
     *,
-    poll: float = 1.0,
+    poll: float = 0.25,
     on_change: Callable[[RunView], None] = lambda run: None,
 ) -> list[RunView]:
     """The last attempt of each run, in order, once every run is over."""

@@ -11,7 +11,7 @@ import socket
 from datetime import timedelta
 
 from crawler.distributed import site_task
-from crawler.distributed.celery_app import QUEUE
+from crawler.distributed.celery_app import QUEUE, configure
 from crawler.distributed.publisher import Publisher
 
 __all__ = ["run_worker"]
@@ -21,15 +21,15 @@ def run_worker(
     broker: str, db_url: str, *, concurrency: int, name: str | None, grace: timedelta
 ) -> int:
     """Serve until a warm shutdown; the process's exit status."""
-    publisher = Publisher(broker, db_url)
-    publisher.check()  # an unreachable broker: one line now, not retries forever
+    Publisher(broker, db_url).check()  # an unreachable broker: one line, not retries forever
+    app = configure(broker)
     hostname = name or socket.gethostname()
     if "@" not in hostname:
         hostname = f"newsarchive@{hostname}"
     site_task.CONTEXT.db_url = db_url
     site_task.CONTEXT.name = hostname
     site_task.CONTEXT.grace = grace
-    worker = publisher.app.Worker(
+    worker = app.Worker(
         hostname=hostname,
         concurrency=concurrency,
         pool="threads",

@@ -273,12 +273,12 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(tmp_path: Path, sqlite_url
 def test_an_invalid_request_fails_its_run_alone(
     redis: RedisServer, sqlite_url: str, demo_sites: list[SiteServer], tmp_path: Path
 ) -> None:
-    from crawler.distributed.celery_app import QUEUE, TASK_NAME, configure
+    from crawler.distributed.celery_app import QUEUE, TASK_NAME, publishing_app
 
     db = sqlite_url
     with Archive(db) as archive:
         bad = archive.queue_run("demo", "manual", {"site": "demo", "table": {"max_depth": -1}})
-    app = configure(redis.url)
+    app = publishing_app(redis.url)
     app.send_task(TASK_NAME, args=(bad, {"site": "demo", "table": {"max_depth": -1}}), queue=QUEUE)
     sites = write_sites(tmp_path / "sites.toml", {"demo": demo_sites[0].url}, "0 0 1 1 *", QUICK)
     one = worker(db, redis.url, "w1", tmp_path, env=VISIBILITY)
