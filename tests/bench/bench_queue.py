@@ -227,8 +227,8 @@ def queue_overhead(sites: Sites, pairs: int, tmp: Path) -> tuple[list[float], li
             env = {**os.environ}
             try:
                 for n in range(pairs):
-                    # Sites 4k and 4k+4 have the same shape (and different ports).
-                    a, b = sites.servers[4 * n].url + "/", sites.servers[4 * n + 4].url + "/"
+                    # Sites 8n and 8n+4 have the same shape; no site is crawled twice.
+                    a, b = sites.servers[8 * n].url + "/", sites.servers[8 * n + 4].url + "/"
                     base = [str(BIN / "newsarchive"), "--db", db]
                     run_local = [*base, "crawl", a]
                     run_queued = [*base, "--broker", redis.url, "crawl", "--queue", b]
@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=full_corpus_dir())
     parser.add_argument("--window", type=float, default=150.0)
     parser.add_argument("--per-writer", type=int, default=300)
-    parser.add_argument("--pairs", type=int, default=4)
+    parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     pages = load_corpus_dir(args.corpus)
