@@ -303,6 +303,18 @@ class Archive:
 
         return self._transaction(work, what="retry run")
 
+    def finish_run_if(self, run_id: int, statuses: Sequence[str], status: str, error: str) -> bool:
+        """Record the end of a run only if it is still in one of `statuses` (compare and
+        set): a queue worker closing a run it did not see end never overwrites the end
+        its crawl recorded, nor a run another worker has claimed meanwhile."""
+        if status not in RUN_STATUSES or status in run_queue.ACTIVE_STATUSES:
+            raise ValueError("status: expected succeeded, failed or interrupted")
+        now = datetime.now(UTC)
+        return self._transaction(
+            lambda c: run_queue.finish_if(c, run_id, list(statuses), status, error, now),
+            what="run",
+        )
+
     def stale_queued_runs(self, published_before: datetime) -> list[tuple[int, dict[str, Any]]]:
         with self.engine.connect() as conn:
             return run_queue.stale_queued(conn, published_before)

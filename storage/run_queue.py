@@ -24,6 +24,7 @@ __all__ = [
     "Attempt",
     "active_run",
     "claim",
+    "finish_if",
     "latest_attempt",
     "mark_published",
     "next_attempt",
@@ -84,6 +85,18 @@ def claim(conn: Connection, run_id: int, worker: str | None, now: datetime) -> b
         update(_runs)
         .where(_runs.c.id == run_id, _runs.c.status == "queued")
         .values(status="running", started_at=now, worker=worker)
+    )
+    return result.rowcount == 1
+
+
+def finish_if(
+    conn: Connection, run_id: int, statuses: list[str], status: str, error: str, now: datetime
+) -> bool:
+    """End the run with `status` and `error` if it is in one of `statuses`."""
+    result = conn.execute(
+        update(_runs)
+        .where(_runs.c.id == run_id, _runs.c.status.in_(statuses))
+        .values(status=status, finished_at=now, error=error)
     )
     return result.rowcount == 1
 

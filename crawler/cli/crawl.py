@@ -202,10 +202,11 @@ def _publish(
     fmt: str,
 ) -> None:
     """`crawl --queue`: the runs go to the workers; the exit status is a local crawl's."""
+    from crawler.config.sites import SitesConfigError
     from crawler.distributed.publisher import BrokerError, Publisher
     from crawler.distributed.waiting import wait_for_runs
     from crawler.keys import Setting
-    from crawler.running.runner import CrawlResult
+    from crawler.running.runner import CrawlResult, build_settings
     from storage.archive import Archive
 
     broker = ctx.obj.get("broker")
@@ -215,6 +216,10 @@ def _publish(
         fail("--since and --wait are for local crawls, not with --queue", EXIT_USAGE)
     if max_pages is not None:
         overrides = {**overrides, Setting.MAX_PAGES: str(max_pages)}
+    try:  # bad -s values fail here with exit 2, as a local crawl's do, not on a worker
+        build_settings(ctx.obj["db"], overrides, sites_path=ctx.obj["sites"])
+    except SitesConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
     Archive(ctx.obj["db"]).close()  # a bad --db fails here, in one line
     publisher = Publisher(broker, ctx.obj["db"])
     try:

@@ -17,7 +17,9 @@ The broker comes from `--broker` or NEWSARCHIVE_BROKER; the app is built at impo
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery
@@ -99,6 +101,27 @@ def publishing_app(broker: str) -> Celery:
     return publisher
 
 
+def _settings_at_import() -> dict[str, Any]:
+    """The app's settings when this module is imported (by `celery -A` too): a bad
+    NEWSARCHIVE_BROKER_VISIBILITY is reported in one line by the command that uses the
+    broker (Publisher), not as a traceback here."""
+    try:
+        return _settings(os.environ.get(Env.BROKER) or None)
+    except ValueError:
+        with _visibility_default():
+            return _settings(os.environ.get(Env.BROKER) or None)
+
+
+@contextlib.contextmanager
+def _visibility_default() -> Iterator[None]:
+    saved = os.environ.pop(Env.BROKER_VISIBILITY, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[Env.BROKER_VISIBILITY] = saved
+
+
 app = Celery("newsarchive", set_as_current=False)
-app.conf.update(_settings(os.environ.get(Env.BROKER) or None))
+app.conf.update(_settings_at_import())
 app.conf.include = ["crawler.distributed.site_task"]

@@ -57,7 +57,10 @@ class Publisher:
     def __init__(self, broker: str, db_url: str) -> None:
         self.broker = broker
         self.db_url = db_url
-        self.app = publishing_app(broker)
+        try:
+            self.app = publishing_app(broker)
+        except ValueError as exc:  # NEWSARCHIVE_BROKER_VISIBILITY
+            raise BrokerError(str(exc)) from None
 
     def check(self) -> None:
         """Connect once, now: an unreachable broker is one line, not a traceback later."""

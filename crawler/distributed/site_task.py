@@ -7,14 +7,18 @@ the run's newest attempt in the archive and acts on it:
 
 | newest attempt | what the task does |
 | --- | --- |
-| queued | runs it; the child claims it (one atomic update), so two copies cannot both run |
+| queued | runs it; its crawl claims it once it holds the lease: two copies never both run |
 | running, its site's lease alive | nothing: it runs elsewhere |
 | running, no lease | its worker was lost: closes it as interrupted, runs the next attempt |
 | interrupted, not final | the same (a worker died or handed it back at shutdown) |
 | interrupted final, succeeded, failed | nothing |
 
-A run stops for good after MAX_ATTEMPTS attempts, when it exceeds its `max_runtime`, or
-when its site is being crawled by someone else (those are "final").
+After its crawl, the task records what the crawl could not (a refused configuration as
+failed, a crawl's death as interrupted), always conditionally on the run's state, and
+runs the next attempt itself when the crawl was cut short: a message ends with its run
+over, or handed back. A run stops for good after MAX_ATTEMPTS attempts, when it exceeds
+its `max_runtime`, or when its site is being crawled by someone else (those are
+"final").
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from crawler.distributed.celery_app import TASK_NAME, app
 from crawler.distributed.run_request import read_request
 from crawler.keys import Env
 from crawler.running.child_crawl import ChildCrawl, crawl_command
-from crawler.running.exit_codes import EXIT_BUSY, EXIT_USAGE
+from crawler.running.exit_codes import EXIT_BUSY
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -103,23 +107,32 @@ def execute_run(context: WorkerContext, run_id: int, document: Any, worker: str)
             request = read_request(document)
         except SitesConfigError as exc:
             log.error("run %s: invalid request: %s", run_id, exc)
-            if attempt.status == "queued":
-                archive.finish_run(attempt.id, "failed", {}, f"invalid run request: {exc}")
+            archive.finish_run_if(attempt.id, ["queued"], "failed", f"invalid run request: {exc}")
             return "invalid"
         target = _attempt_to_run(archive, attempt)
-    if target is None:
-        return "nothing to do"
+    outcome = "nothing to do"
     site = request.site
     max_runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
-    command = crawl_command(context.db_url, ["--queued-run", str(target)], {})
-    log.info("run %s of %s starting (attempt of run %s)", target, site.name, attempt.first)
-    child = ChildCrawl.start(site.name, command, max_runtime, env={Env.WORKER_NAME: worker})
-    status = _supervise(child, context, target, max_runtime)
-    _after_exit(context.db_url, child, target, status)
-    if context.stopping.is_set() and status != 0 and _retryable(context.db_url, target):
-        log.warning("run %s of %s handed back: the worker is stopping", target, site.name)
-        raise HandedBack
-    return f"status {status}"
+    while target is not None:
+        command = crawl_command(context.db_url, ["--queued-run", str(target)], {})
+        log.info("run %s of %s starting (attempt of run %s)", target, site.name, attempt.first)
+        child = ChildCrawl.start(site.name, command, max_runtime, env={Env.WORKER_NAME: worker})
+        status = _supervise(child, context, target, max_runtime)
+        _after_exit(context.db_url, child, target, status)
+        outcome = f"status {status}"
+        if context.stopping.is_set():
+            if status != 0 and _retryable(context.db_url, target):
+                log.warning("run %s of %s handed back: the worker is stopping", target, site.name)
+                raise HandedBack
+            break
+        # An attempt cut short here (its crawl crashed or lost its lease) is attempted
+        # again now: this message is the run's only one, and is acknowledged on return.
+        with Archive(context.db_url) as archive:
+            latest = archive.latest_attempt(target)
+            target = None
+            if latest is not None and latest.status == "interrupted" and not run_is_over(latest):
+                target = _attempt_to_run(archive, latest)
+    return outcome
 
 
 def run_is_over(attempt: Any) -> bool:
@@ -186,29 +199,46 @@ def _supervise(
 
 
 def _mark_over_time(db_url: str, run_id: int, max_runtime: timedelta) -> None:
+    """Mark the run its crawl recorded as interrupted (or has not yet) as final: stopped
+    at its max_runtime. A crawl that finished at the deadline keeps its own end."""
     from storage.archive import Archive
 
+    error = f"{OVER_TIME}stopped after {format_duration(max_runtime)}"
     with Archive(db_url) as archive:
-        run = archive.run(run_id)
-        if run is not None:
-            error = f"{OVER_TIME}stopped after {format_duration(max_runtime)}"
-            archive.finish_run(run_id, "interrupted", run.counters, error)
+        archive.finish_run_if(run_id, ["running", "interrupted"], "interrupted", error)
+
+
+# How long a duplicate's crawl, refused because the site's lease is taken, waits before
+# judging who holds it: the crawl that took the lease for this very run claims it within
+# a second or two of taking it.
+BUSY_RECHECK_SECONDS = 5.0
 
 
 def _after_exit(db_url: str, child: ChildCrawl, run_id: int, status: int) -> None:
-    """Record what a child could not: a run it never started, or its own death."""
+    """Record what a child could not: its death, a run it refused, a site crawled by
+    someone else. Every write is conditional on the run's state, so it never overwrites
+    the end a crawl recorded, nor a run another worker has claimed meanwhile."""
+    import time
+
     from storage.archive import Archive
 
     if status in (0, 1):
         return
-    if status in (EXIT_BUSY, EXIT_USAGE):
+    if status == EXIT_BUSY:
+        # Another copy of this run's message may be running it: its crawl holds the lease
+        # and claims the run in a moment. Only a run still queued after that is refused.
+        time.sleep(BUSY_RECHECK_SECONDS)
         with Archive(db_url) as archive:
-            run = archive.run(run_id)
-            if run is not None and run.status == "queued":
-                lease = archive.lease(child.site)
-                who = f" by {lease.holder}" if lease else " by another process"
-                error = f"{NOT_RUN}the site was being crawled{who}"
-                archive.finish_run(run_id, "interrupted", {}, error)
+            lease = archive.lease(child.site)
+            who = f" by {lease.holder}" if lease else " by another process"
+            error = f"{NOT_RUN}the site was being crawled{who}"
+            if archive.finish_run_if(run_id, ["queued"], "interrupted", error):
+                log.warning("run %s of %s %s", run_id, child.site, error)
+        return
+    if status > 0:  # refused its configuration (2), or failed before recording its end
+        reason = f"the crawl process exited with status {status} (see the worker's log)"
+        with Archive(db_url) as archive:
+            archive.finish_run_if(run_id, ["queued", "running"], "failed", reason)
         return
     child.record_abnormal_exit(db_url, status)
 

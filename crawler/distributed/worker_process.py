@@ -7,7 +7,10 @@ are off (workers share nothing but the queue and the archive).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import sys
 from datetime import timedelta
 
 from crawler.distributed import site_task
@@ -38,6 +41,19 @@ def run_worker(
         without_gossip=True,
         without_mingle=True,
         optimization="fair",
+        quiet=True,  # no banner: stdout is for data, as in every command
     )
-    worker.start()
+    # Celery writes its shutdown notices straight to file descriptor 1; logs and notices
+    # belong on stderr, so for the worker's life descriptor 1 is stderr.
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            worker.start()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    if site_task.CONTEXT.stopping.is_set():
+        return 0  # stopped by SIGTERM or SIGINT: Celery reports SIGINT as a failure
     return int(getattr(worker, "exitcode", 0) or 0)

@@ -29,10 +29,12 @@ class Logged:
     def __init__(self, args: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
         self.log = log
         self._file = log.open("w")
+        # Standard output apart: a worker or a service writes nothing there.
+        self._out = log.with_suffix(".out").open("w")
         self.process = subprocess.Popen(
             args,
-            stdout=self._file,
-            stderr=subprocess.STDOUT,
+            stdout=self._out,
+            stderr=self._file,
             text=True,
             env={**os.environ, **(env or {})},
         )
@@ -51,12 +53,14 @@ class Logged:
             return self.process.wait(timeout)
         finally:
             self._file.close()
+            self._out.close()
 
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
         self._file.close()
+        self._out.close()
 
 
 def worker(

@@ -113,7 +113,8 @@ def test_crawl_queue_runs_on_a_worker_and_reports_like_a_local_crawl(
         assert queued.stdout.strip() == f"{run_id}\tdemo"
         assert wait_for(lambda: all_runs(db_url)[-1].status == "succeeded", 60)
     finally:
-        assert one.stop() == 0
+        assert one.stop(signal.SIGINT) == 0  # Ctrl-C is a clean stop too
+    assert "Warm shutdown" not in one.log.with_suffix(".out").read_text()
     first, second = all_runs(db_url)
     assert first.worker == second.worker == "newsarchive@w1"
     assert second.counters["articles_unchanged"] == 8  # the same archive, found again
@@ -268,6 +269,14 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(tmp_path: Path, sqlite_url
         lines = done.stderr.strip().splitlines()
         assert lines[-1].startswith(f"error: broker redis://127.0.0.1:{nowhere.split(':')[2]}")
         assert "Traceback" not in done.stderr
+    bad = newsarchive(
+        "--db", sqlite_url, "--broker", nowhere, "worker",
+        env={"NEWSARCHIVE_BROKER_VISIBILITY": "soon"},
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == (
+        "error: NEWSARCHIVE_BROKER_VISIBILITY='soon': expected a number of seconds"
+    )
 
 
 def test_an_invalid_request_fails_its_run_alone(
@@ -316,3 +325,30 @@ def test_a_stopped_worker_hands_its_run_back_and_exits_0(
     assert finished.retry_of == handed.id and finished.worker == "newsarchive@w2"
     with Archive(db) as archive:
         assert archive.stats()["articles"] == 8
+
+
+def test_a_run_its_crawl_refuses_after_claiming_it_ends_failed(
+    redis: RedisServer, sqlite_url: str, demo_sites: list[SiteServer], tmp_path: Path
+) -> None:
+    """A worker without the site's spider (older code, say) claims the run, then its crawl
+    refuses the configuration: the run ends failed and `crawl --queue` returns, instead
+    of a run left `running` that blocks its site for good."""
+    db = sqlite_url
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        f'[sites.demo]\nstart_urls = ["{demo_sites[0].url}/"]\nmax_runtime = "12s"\n'
+        'spider = "no_such_spider"\n'
+    )
+    one = worker(db, redis.url, "w1", tmp_path, env=VISIBILITY)
+    try:
+        done = newsarchive(
+            "--db", db, "--broker", redis.url, "--sites", str(sites), "crawl", "--queue", "demo"
+        )  # fmt: skip
+    finally:
+        assert one.stop() == 0
+    assert done.returncode == 1, done.stderr
+    (run,) = all_runs(db)
+    assert run.status == "failed" and run.worker == "newsarchive@w1"
+    assert "exited with status 2" in (run.error or "")
+    with Archive(db) as archive:
+        assert archive.active_run("demo") is None  # the next scheduled run can be published

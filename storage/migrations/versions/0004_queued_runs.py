@@ -33,8 +33,10 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 def upgrade() -> None:
-    # SQLite rebuilds the table; every check constraint is dropped and made again under
-    # its final name (op.f), or the copy would apply the naming convention a second time.
+    # 0001 named its check constraints through the naming convention a second time
+    # (ck_crawl_runs_ck_crawl_runs_status): they are dropped by those names (the plain
+    # name, which the convention expands) and made again under the models' names (op.f:
+    # final). SQLite rebuilds the table, so both are redone together.
     with op.batch_alter_table("crawl_runs") as batch:
         batch.drop_constraint("ck_crawl_runs_status", type_="check")
         batch.drop_constraint("ck_crawl_runs_trigger", type_="check")
@@ -48,7 +50,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("retry_of", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("request", _json(), nullable=True))
         batch.create_foreign_key(
-            "fk_crawl_runs_retry_of_crawl_runs", "crawl_runs", ["retry_of"], ["id"]
+            op.f("fk_crawl_runs_retry_of_crawl_runs"), "crawl_runs", ["retry_of"], ["id"]
         )
     op.create_index("ix_crawl_runs_status", "crawl_runs", ["status"])
 
@@ -57,10 +59,10 @@ def downgrade() -> None:
     op.drop_index("ix_crawl_runs_status", table_name="crawl_runs")
     op.execute("DELETE FROM crawl_runs WHERE status = 'queued'")
     with op.batch_alter_table("crawl_runs") as batch:
-        batch.drop_constraint("fk_crawl_runs_retry_of_crawl_runs", type_="foreignkey")
+        batch.drop_constraint(op.f("fk_crawl_runs_retry_of_crawl_runs"), type_="foreignkey")
         for column in ("request", "retry_of", "attempt", "published_at", "worker"):
             batch.drop_column(column)
-        batch.drop_constraint("ck_crawl_runs_status", type_="check")
-        batch.drop_constraint("ck_crawl_runs_trigger", type_="check")
-        batch.create_check_constraint(op.f("ck_crawl_runs_status"), _OLD_STATUSES)
-        batch.create_check_constraint(op.f("ck_crawl_runs_trigger"), _TRIGGERS)
+        batch.drop_constraint(op.f("ck_crawl_runs_status"), type_="check")
+        batch.drop_constraint(op.f("ck_crawl_runs_trigger"), type_="check")
+        batch.create_check_constraint("ck_crawl_runs_status", _OLD_STATUSES)
+        batch.create_check_constraint("ck_crawl_runs_trigger", _TRIGGERS)
