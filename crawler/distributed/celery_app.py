@@ -80,6 +80,9 @@ def _settings(broker: str | None) -> dict[str, Any]:
         "task_default_queue": QUEUE,
         "task_serializer": "json",
         "accept_content": ["json"],
+        # Task events, so Flower and `celery events` show each run as it goes.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "enable_utc": True,

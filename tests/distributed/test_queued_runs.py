@@ -112,6 +112,15 @@ def test_crawl_queue_runs_on_a_worker_and_reports_like_a_local_crawl(
         run_id = int(queued.stdout.split("\t")[0])
         assert queued.stdout.strip() == f"{run_id}\tdemo"
         assert wait_for(lambda: all_runs(db_url)[-1].status == "succeeded", 60)
+        # Celery's own tools see the worker through the project's app.
+        pinged = subprocess.run(
+            [str(BIN / "celery"), "-A", "crawler.distributed.celery_app", "inspect", "ping",
+             "-t", "5"],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "NEWSARCHIVE_BROKER": redis.url},
+        )  # fmt: skip
+        assert pinged.returncode == 0, pinged.stderr
+        assert "newsarchive@w1: OK" in pinged.stdout
     finally:
         assert one.stop(signal.SIGINT) == 0  # Ctrl-C is a clean stop too
     assert "Warm shutdown" not in one.log.with_suffix(".out").read_text()
