@@ -274,9 +274,16 @@ class SchedulerService:
         return code
 
     def _republish_lost_runs(self) -> None:
+        """Broker mode, every few seconds: close runs whose crawl died with its machine
+        (`running`, no live lease), so their sites get their next runs instead of waiting
+        for the broker's redelivery; and publish again the runs the broker lost."""
         from crawler.distributed.publisher import BrokerError
+        from storage.archive import Archive
 
         try:
+            with Archive(self.db_url) as archive:
+                for run_id, site in archive.interrupt_orphaned_runs():
+                    log.warning("run %s of %s had no live crawl: marked interrupted", run_id, site)
             for run_id in self.publisher.republish_stale(self.requeue_after):
                 log.warning(
                     "run %s was still queued %s after it was published: published again",

@@ -361,3 +361,31 @@ def test_a_run_its_crawl_refuses_after_claiming_it_ends_failed(
     assert "exited with status 2" in (run.error or "")
     with Archive(db) as archive:
         assert archive.active_run("demo") is None  # the next scheduled run can be published
+
+
+def test_a_run_whose_machine_died_does_not_block_its_site(
+    redis: RedisServer, sqlite_url: str, demo_sites: list[SiteServer], tmp_path: Path
+) -> None:
+    """A worker machine lost with its crawl leaves a run `running` with no lease; the
+    scheduler closes it within seconds, and the site's next run is published, rather than
+    the site waiting hours for the broker to redeliver the lost message."""
+    db = sqlite_url
+    sites = write_sites(tmp_path / "sites.toml", {"demo": demo_sites[0].url}, "every 2s", QUICK)
+    one = worker(db, redis.url, "w1", tmp_path, env=VISIBILITY)
+    service = scheduler(db, redis.url, sites, tmp_path / "scheduler.log", env=VISIBILITY)
+    try:
+        assert wait_for(lambda: any(r.status == "succeeded" for r in all_runs(db)), 60)
+        # The service is running when the machine dies: a run with a worker, no lease.
+        with Archive(db) as archive:
+            assert wait_for(lambda: archive.active_run("demo") is None, 30)
+            ghost = archive.queue_run("demo", "scheduled", {"site": "demo"})
+            assert archive.claim_run(ghost, "newsarchive@lost-machine")
+        assert wait_for(
+            lambda: any(r.id > ghost and r.status == "succeeded" for r in all_runs(db)), 60
+        ), service.text()[-3000:]
+    finally:
+        assert service.stop() == 0
+        assert one.stop() == 0
+    lost = next(r for r in all_runs(db) if r.id == ghost)
+    assert lost.status == "interrupted"
+    assert f"run {ghost} of demo had no live crawl: marked interrupted" in service.text()
