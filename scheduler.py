@@ -30,7 +30,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.config.schedules import parse_schedule
-from crawler.config.sites import SiteConfig, SitesConfigError, load_sites
+from crawler.config.sites import DEFAULT_MAX_RUNTIME, SiteConfig, SitesConfigError, load_sites
 from crawler.config.timespec import format_duration
 from crawler.running.child_crawl import ChildCrawl, crawl_command
 from crawler.running.exit_codes import EXIT_BUSY
@@ -50,7 +50,6 @@ log = logging.getLogger("newsarchive.scheduler")
 JOB_PREFIX = "site:"
 JOB_TABLE = "scheduler_jobs"
 DEFAULT_GRACE = timedelta(seconds=30)
-DEFAULT_MAX_RUNTIME = timedelta(hours=2)
 DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 # With a broker: a run still queued this long after it was published is published again
 # (the broker may have lost it: a Redis restart without persistence).
@@ -378,7 +377,7 @@ class SchedulerService:
         with self._lock:
             if self._stopping.is_set():
                 return
-            child = ChildCrawl.start(name, command, site.max_runtime or DEFAULT_MAX_RUNTIME)
+            child = ChildCrawl.start(name, command, site.run_limit)
             self._children[name] = child
         status = child.relay_log(logging.getLogger(f"newsarchive.scheduler.{name}"))
         with self._lock:

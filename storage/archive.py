@@ -319,6 +319,10 @@ class Archive:
         with self.engine.connect() as conn:
             return run_queue.stale_queued(conn, published_before)
 
+    def queued_run_count(self) -> int:
+        with self.engine.connect() as conn:
+            return run_queue.count_queued(conn)
+
     def active_run(self, site: str) -> tuple[int, str] | None:
         with self.engine.connect() as conn:
             return run_queue.active_run(conn, site)

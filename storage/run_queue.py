@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from storage.models import run_table as _runs, site_table as _sites
 
@@ -24,6 +24,7 @@ __all__ = [
     "Attempt",
     "active_run",
     "claim",
+    "count_queued",
     "finish_if",
     "latest_attempt",
     "mark_published",
@@ -167,6 +168,14 @@ def stale_queued(conn: Connection, published_before: datetime) -> list[tuple[int
         .order_by(_runs.c.id)
     ).all()
     return [(int(r.id), dict(r.request or {})) for r in rows]
+
+
+def count_queued(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(_runs).where(_runs.c.status == "queued")
+        ).scalar_one()
+    )
 
 
 def active_run(conn: Connection, site: str) -> tuple[int, str] | None:

@@ -22,6 +22,7 @@ from crawler.keys import DISCOVERY_MODES
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_RUNTIME",
     "SiteConfig",
     "SitesConfigError",
     "adhoc_site",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_DEPTH = 3
+# The longest a run may take when its site sets no max_runtime (scheduler and workers).
+DEFAULT_MAX_RUNTIME = timedelta(hours=2)
 # A page decided "not a story" (or 404/410) is fetched again after this long.
 DEFAULT_RECHECK_AFTER = timedelta(days=7)
 
@@ -125,6 +128,11 @@ class SiteConfig:
             return False
         effective = port or (443 if parts.scheme == "https" else 80)
         return effective in self.ports and self.allows_host(parts.hostname)
+
+    @property
+    def run_limit(self) -> timedelta:
+        """max_runtime, or the default when the site sets none."""
+        return self.max_runtime or DEFAULT_MAX_RUNTIME
 
     @property
     def allow_patterns(self) -> tuple[re.Pattern[str], ...]:

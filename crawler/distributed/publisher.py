@@ -30,9 +30,6 @@ __all__ = [
 
 log = logging.getLogger("newsarchive.publisher")
 
-# The longest `max_runtime` runs get when their site sets none (as the local service).
-DEFAULT_MAX_RUNTIME = timedelta(hours=2)
-
 
 class BrokerError(RuntimeError):
     """The broker could not be reached or refused a message (one line, for the CLI)."""
@@ -41,7 +38,7 @@ class BrokerError(RuntimeError):
 def check_max_runtime(site: SiteConfig) -> None:
     """A run longer than the broker's visibility timeout would be delivered to a second
     worker while the first still crawls it; refuse to publish such a run."""
-    runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
+    runtime = site.run_limit
     visibility = timedelta(seconds=visibility_seconds())
     if runtime >= visibility:
         raise BrokerError(
@@ -98,7 +95,7 @@ class Publisher:
                 return []
             # Runs merely waiting behind others are not lost: when the queue holds a
             # message for every queued run, nothing is sent twice.
-            queued = len(archive.stale_queued_runs(now + timedelta(days=1)))
+            queued = archive.queued_run_count()
             waiting = self.waiting_messages()
             if waiting is not None and waiting >= queued:
                 return []

@@ -51,7 +51,6 @@ __all__ = [
 log = logging.getLogger("newsarchive.worker")
 
 MAX_ATTEMPTS = 3
-DEFAULT_MAX_RUNTIME = timedelta(hours=2)
 DEFAULT_GRACE = timedelta(seconds=30)
 # Errors of interrupted runs that must not be attempted again.
 NOT_RUN = "not run: "
@@ -112,7 +111,7 @@ def execute_run(context: WorkerContext, run_id: int, document: Any, worker: str)
         target = _attempt_to_run(archive, attempt)
     outcome = "nothing to do"
     site = request.site
-    max_runtime = site.max_runtime or DEFAULT_MAX_RUNTIME
+    max_runtime = site.run_limit
     while target is not None:
         command = crawl_command(context.db_url, ["--queued-run", str(target)], {})
         log.info("run %s of %s starting (attempt of run %s)", target, site.name, attempt.first)

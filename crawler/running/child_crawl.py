@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from crawler.keys import Env
-from crawler.running.site_leases import holder_name
 
 __all__ = [
     "PARENT_DEATH_SIGNAL",
@@ -79,6 +78,10 @@ class ChildCrawl:
         max_runtime: timedelta,
         env: Mapping[str, str] | None = None,
     ) -> ChildCrawl:
+        # Imported here: `crawl` installs stop_once_on_hangup from this module before it
+        # boots its first extraction worker, and must not load SQLAlchemy for it.
+        from crawler.running.site_leases import holder_name
+
         tag = uuid.uuid4().hex[:6]
         process = subprocess.Popen(
             command,
