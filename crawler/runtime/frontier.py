@@ -21,7 +21,9 @@ stories are:
   again until the site's `recheck_after` has passed.
 
 `full` discovery (backfill) follows every same-site link to `max_depth`, as before; it
-still uses the priorities and still learns.
+still uses the priorities and still learns. A page fetched by a long path and only later
+found by a shorter one has its links planned again from there: the depth limit must not
+make the stories found depend on the order the answers came in.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ MAX_HELD_PER_SHAPE = 2_000
 MAX_VERDICTS = 100_000
 # Links of a shape of unproven worth fetched before its verdict is awaited.
 PROBES = 1
+# Pages whose links are kept to be planned again from a smaller depth (full discovery).
+MAX_REPLANNED = 20_000
 # Links remembered per listing, to judge again when it answers 304, and listings per run.
 MAX_LISTING_LINKS = 300
 MAX_LISTINGS = 2_000
@@ -91,6 +95,16 @@ class _Held:
     spelling: str  # as the page wrote it: what is requested
     depth: int
     on_listing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A fetched page's links as judged at its depth, to judge again from nearer the start."""
+
+    depth: int
+    links: tuple[Link, ...]
+    on_listing: bool
+    headlines: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -127,6 +141,9 @@ class Frontier:
         self._seen: set[str] = set()
         # Requested URLs linked again from nearer the start, at the smaller depth.
         self._shallowest: dict[str, int] = {}
+        # Fetched pages below depth 1, with their links: linked from nearer the start
+        # later, their links are planned again from there (those the depth limit cut).
+        self._planned: dict[str, _Planned] = {}
         self._held: dict[str, deque[_Held]] = {}
         self._held_keys: set[str] = set()
         self._listing_held: Counter[str] = Counter()
@@ -150,6 +167,10 @@ class Frontier:
     @property
     def held(self) -> int:
         return len(self._held_keys)
+
+    @property
+    def replannable(self) -> int:
+        return len(self._planned)
 
     @property
     def listed_depth(self) -> int:
@@ -221,19 +242,27 @@ class Frontier:
         `headlines` are the links whose anchor text reads like a headline. `page_url` is
         the URL the page was asked for (before redirects): a listing's links are
         remembered under it, as its verdict is."""
-        plan = LinkPlan()
         judged = _judged(urls)
         if on_listing:
             self._remember_listing_links(page_url, judged, headlines)
+        heads = frozenset(url for url, _, _ in judged if url in headlines)
+        page = _Planned(depth, tuple(judged), on_listing, heads)
+        self._keep_planned(page_url, page)
+        return self._plan_links(page_url, page, again=False)
+
+    def _plan_links(self, page_url: str, page: _Planned, again: bool) -> LinkPlan:
+        """`again`: the page was planned before from further away (it is not counted again
+        as a listing page of this run)."""
+        plan = LinkPlan()
+        depth, on_listing, headlines = page.depth, page.on_listing, page.headlines
         if depth >= self.max_depth:
             return plan
         new_stories = 0
-        for url, key, shape in judged:
+        for url, key, shape in page.links:
             if key is None or shape is None:
                 continue
             if key in self._seen:
-                if depth + 1 < self._shallowest.get(key, depth + 2):
-                    self._shallowest[key] = depth + 1
+                self._nearer(key, depth + 1, plan)
                 continue
             pagination = looks_like_pagination(key)
             teaser = on_listing and (url in headlines or (looks_like_story(key) and not pagination))
@@ -265,12 +294,41 @@ class Frontier:
             if priority != _SKIP:
                 plan.follow.append((url, depth + 1, priority))
                 new_stories += on_listing and priority in (Priority.STORY, Priority.LIKELY_STORY)
-        if on_listing:
+        if on_listing and not again:
             page_shape = url_shape(page_url)
             if page_shape is not None:
                 self.book.listing_yield(page_shape, new_stories)
                 self._settle(page_shape.fine, plan)
         return plan
+
+    def _keep_planned(self, page_url: str, page: _Planned) -> None:
+        """Keep a fetched page's links while a shorter path to it may still be found: one
+        is found only after the page was fetched when answers come out of order, and the
+        depth limit must not then decide which stories a run finds."""
+        key = canonical_or_none(page_url)
+        if key is None or page.depth < 2:
+            return
+        if key not in self._planned and len(self._planned) >= MAX_REPLANNED:
+            return
+        self._planned[key] = page
+
+    def _nearer(self, key: str, depth: int, plan: LinkPlan) -> None:
+        """A requested page is linked at `depth`: if that is nearer the start than it was
+        planned at, plan its links again from there (into `plan`); if it is not fetched
+        yet, it counts at that depth when it is (depth_of)."""
+        planned = self._planned.get(key)
+        if planned is None:
+            if depth < self._shallowest.get(key, depth + 1):
+                self._shallowest[key] = depth
+            return
+        if depth >= planned.depth:
+            return
+        nearer = replace(planned, depth=depth)
+        self._planned[key] = nearer
+        again = self._plan_links(key, nearer, again=True)
+        plan.follow += again.follow
+        plan.skipped.update(again.skipped)
+        plan.held += again.held
 
     def _priority(
         self,

@@ -11,7 +11,14 @@ import pytest
 
 from crawler.analysis.shape_book import BARREN_AFTER, DROP_AFTER, ShapeKind
 from crawler.analysis.url_shapes import url_shape
-from crawler.runtime.frontier import EXPLORE_FLOOR, EXPLORE_SHARE, Frontier, LinkPlan, Priority
+from crawler.runtime.frontier import (
+    EXPLORE_FLOOR,
+    EXPLORE_SHARE,
+    MAX_REPLANNED,
+    Frontier,
+    LinkPlan,
+    Priority,
+)
 from storage.discovery_memory import RememberedUrl, ShapeRow
 
 SITE = "https://news.example"
@@ -578,3 +585,40 @@ def test_a_page_linked_again_from_nearer_the_start_counts_at_that_depth() -> Non
     assert frontier.depth_of(ARTICLE, 3) == 1
     assert frontier.depth_of(ARTICLE, 3) == 3  # used once
     assert frontier.depth_of(SAME_SHAPE, 2) == 2
+
+
+def test_a_page_cut_by_the_depth_limit_is_planned_again_when_linked_from_nearer() -> None:
+    """A page first reached at max_depth (its links cut) and only later linked from a page
+    nearer the start: its links are followed from the smaller depth, not lost (a story only
+    that page links to would be missed, depending on which answer came first)."""
+    frontier = Frontier("full", 2)
+    deep = f"{SITE}/about/team/"
+    only_there = f"{SITE}/world/2026/11/05/a-story-only-the-team-page-links-to/"
+    frontier.mark_seen(FRONT)  # the start page
+    frontier.mark_seen(deep)  # requested at depth 2, fetched, its links cut
+    assert frontier.links(deep, [only_there, FRONT], 2, on_listing=False) == LinkPlan()
+    plan = frontier.links(FRONT, [deep], 0, on_listing=True)
+    assert plan.follow == [(only_there, 2, Priority.OTHER - 2)]
+    # once only: the next page naming it from as near adds nothing
+    assert frontier.links(WORLD, [deep], 0, on_listing=True) == LinkPlan()
+
+
+def test_a_shallower_link_is_carried_down_to_the_pages_that_were_cut() -> None:
+    """A page reached at depth 2 had its links followed at 3 (max), whose links were cut;
+    linked from the start page, it is at depth 1, so its links are at 2 and theirs at 3."""
+    frontier = Frontier("full", 3)
+    middle = f"{SITE}/about/"
+    deep = f"{SITE}/about/team/"
+    only_there = f"{SITE}/world/2026/11/05/a-story-only-the-team-page-links-to/"
+    frontier.mark_seen(middle)
+    assert _urls(frontier.links(middle, [deep], 2, on_listing=False)) == [deep]
+    assert frontier.links(deep, [only_there], 3, on_listing=False) == LinkPlan()
+    plan = frontier.links(FRONT, [middle], 0, on_listing=True)
+    assert plan.follow == [(only_there, 3, Priority.OTHER - 3)]
+
+
+def test_pages_planned_again_are_bounded() -> None:
+    frontier = Frontier("full", 2)
+    for n in range(MAX_REPLANNED + 10):
+        frontier.links(f"{SITE}/page/{n}/", [f"{SITE}/other/{n}/"], 2, on_listing=False)
+    assert frontier.replannable == MAX_REPLANNED
