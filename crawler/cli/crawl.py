@@ -72,6 +72,13 @@ log = logging.getLogger("newsarchive")
     hidden=True,
     help="run this queued run (how a queue worker runs one; docs/deploy.md)",
 )
+@click.option(
+    "--queued-run-on-stdin",
+    "run_on_stdin",
+    is_flag=True,
+    hidden=True,
+    help="start up, then run the queued run whose id comes on stdin (a worker's spare)",
+)
 @format_option("text", "json")
 @click.pass_context
 @handle_errors
@@ -87,6 +94,7 @@ def crawl(
     to_queue: bool,
     no_wait: bool,
     queued_run: int | None,
+    run_on_stdin: bool,
     fmt: str,
 ) -> None:
     """Crawl sites from the sites file, or bare URLs (an ad-hoc site on that one host).
@@ -100,6 +108,11 @@ def crawl(
     from crawler.runtime.workers import pool_for_overrides
 
     stop_once_on_hangup()
+    spare_pool = None
+    if run_on_stdin:
+        if targets or queued_run is not None:
+            fail("--queued-run-on-stdin takes no SITE|URL nor --queued-run", EXIT_USAGE)
+        spare_pool, queued_run = _wait_for_run(ctx.obj["db"])
     overrides = setting_overrides(settings)
     if queued_run is not None:
         if targets:
@@ -129,6 +142,11 @@ def crawl(
     # One extraction worker starts now, on the core this process's imports (Scrapy,
     # SQLAlchemy: most of the start-up) leave idle; the others start with the engine.
     pool = pool_for_overrides(overrides)
+    if spare_pool is not None:
+        if pool is not None and pool.spec == spare_pool.spec:
+            pool = spare_pool
+        else:
+            spare_pool.close_unused()
     if pool is not None and speedups.boot_a_worker_first():
         pool.boot(1)
     try:
@@ -136,6 +154,24 @@ def crawl(
     finally:
         if pool is not None:
             pool.close_unused()
+
+
+def _wait_for_run(db_url: str) -> tuple[ExtractionPool | None, int]:
+    """A worker's spare crawl (crawler.running.spare_crawl): start up as a crawl does,
+    then take the queued run whose id comes on stdin; exit 0 if none comes."""
+    from crawler.running.spare_crawl import preload_crawl_modules, read_run_id
+    from crawler.runtime.workers import pool_for_overrides
+
+    pool = pool_for_overrides({})
+    if pool is not None and speedups.boot_a_worker_first():
+        pool.boot(1)
+    preload_crawl_modules(db_url)
+    run_id = read_run_id()
+    if run_id is None:
+        if pool is not None:
+            pool.close_unused()
+        sys.exit(0)
+    return pool, run_id
 
 
 def _crawl(
@@ -202,11 +238,11 @@ def _publish(
     fmt: str,
 ) -> None:
     """`crawl --queue`: the runs go to the workers; the exit status is a local crawl's."""
-    from crawler.config.sites import SitesConfigError
+    from crawler.config.sites import SitesConfigError, check_setting_value
     from crawler.distributed.publisher import BrokerError, Publisher
     from crawler.distributed.waiting import wait_for_runs
     from crawler.keys import Setting
-    from crawler.running.runner import CrawlResult, build_settings
+    from crawler.running.runner import CrawlResult
     from storage.archive import Archive
 
     broker = ctx.obj.get("broker")
@@ -214,12 +250,15 @@ def _publish(
         fail("--queue needs a broker: give --broker URL or set NEWSARCHIVE_BROKER", EXIT_USAGE)
     if since is not None or wait:
         fail("--since and --wait are for local crawls, not with --queue", EXIT_USAGE)
-    if max_pages is not None:
-        overrides = {**overrides, Setting.MAX_PAGES: str(max_pages)}
     try:  # bad -s values fail here with exit 2, as a local crawl's do, not on a worker
-        build_settings(ctx.obj["db"], overrides, sites_path=ctx.obj["sites"])
+        for name, value in overrides.items():
+            check_setting_value(name, value, f"-s {name}")
     except SitesConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    # Not build_settings: the worker's crawl builds Scrapy's settings, and importing
+    # Scrapy here, on every publish's start-up path, is needed only for -s values.
+    if max_pages is not None:
+        overrides = {**overrides, Setting.MAX_PAGES: str(max_pages)}
     Archive(ctx.obj["db"]).close()  # a bad --db fails here, in one line
     publisher = Publisher(broker, ctx.obj["db"])
     try:

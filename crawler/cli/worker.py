@@ -23,9 +23,16 @@ from crawler.running.exit_codes import EXIT_FAILURE, EXIT_USAGE
     "--grace", type=DURATION, default="30s", show_default=True,
     help="on SIGTERM/SIGINT, how long running crawls get to finish before they are handed back",
 )  # fmt: skip
+@click.option(
+    "--spare/--no-spare", default=True, show_default=True,
+    help="keep one crawl process started ahead, so a run starts the moment it arrives "
+    "(--no-spare saves that process's memory)",
+)  # fmt: skip
 @click.pass_context
 @handle_errors
-def worker(ctx: click.Context, concurrency: int | None, name: str | None, grace: timedelta) -> None:
+def worker(
+    ctx: click.Context, concurrency: int | None, name: str | None, grace: timedelta, spare: bool
+) -> None:
     """Run queued site runs from the broker until SIGTERM or SIGINT (logs to stderr).
 
     Each run is the same child crawl a single machine runs, writing to this worker's
@@ -49,6 +56,7 @@ def worker(ctx: click.Context, concurrency: int | None, name: str | None, grace:
             concurrency=concurrency or os.cpu_count() or 1,
             name=name,
             grace=grace,
+            spare=spare,
         )
     except BrokerError as exc:
         fail(str(exc), EXIT_FAILURE)

@@ -37,6 +37,7 @@ from crawler.distributed.run_request import read_request
 from crawler.keys import Env
 from crawler.running.child_crawl import ChildCrawl, crawl_command
 from crawler.running.exit_codes import EXIT_BUSY
+from crawler.running.spare_crawl import SpareCrawl
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -67,6 +68,8 @@ class WorkerContext:
     name: str | None = None
     grace: timedelta = DEFAULT_GRACE
     stopping: threading.Event = field(default_factory=threading.Event)
+    # A crawl process started ahead of its run (`newsarchive worker` keeps one).
+    spare: SpareCrawl | None = None
 
 
 # Set by `newsarchive worker`; a worker started by `celery -A ... worker` uses the defaults.
@@ -113,9 +116,16 @@ def execute_run(context: WorkerContext, run_id: int, document: Any, worker: str)
     site = request.site
     max_runtime = site.run_limit
     while target is not None:
-        command = crawl_command(context.db_url, ["--queued-run", str(target)], {})
-        log.info("run %s of %s starting (attempt of run %s)", target, site.name, attempt.first)
-        child = ChildCrawl.start(site.name, command, max_runtime, env={Env.WORKER_NAME: worker})
+        child = context.spare.take(site.name, target, max_runtime) if context.spare else None
+        how = "in the crawl process started ahead"
+        if child is None:
+            command = crawl_command(context.db_url, ["--queued-run", str(target)], {})
+            env = {Env.WORKER_NAME: worker}
+            child = ChildCrawl.start(site.name, command, max_runtime, env=env)
+            how = "in a new crawl process"
+        log.info(
+            "run %s of %s starting %s (attempt of run %s)", target, site.name, how, attempt.first
+        )
         status = _supervise(child, context, target, max_runtime)
         _after_exit(context.db_url, child, target, status)
         outcome = f"status {status}"

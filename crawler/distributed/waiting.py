@@ -11,12 +11,17 @@ from storage.views import RunView
 
 __all__ = ["wait_for_runs"]
 
+# Seconds between two looks at the archive: `poll`, or this much per run still waited
+# for, at most MAX_POLL.
+PAUSE_PER_RUN = 0.02
+MAX_POLL = 2.0
+
 
 def wait_for_runs(
     db_url: str,
     run_ids: Sequence[int],
     *,
-    poll: float = 0.25,
+    poll: float = 0.1,
     on_change: Callable[[RunView], None] = lambda run: None,
 ) -> list[RunView]:
     """The last attempt of each run, in order, once every run is over."""
@@ -39,6 +44,8 @@ def wait_for_runs(
                     on_change(view)
                 if run_is_over(attempt):
                     ended[run_id] = view
-            if len(ended) < len(run_ids):
-                time.sleep(poll)
+            pending = len(run_ids) - len(ended)
+            if pending:
+                # Two small queries per run waited for: a longer pause for many runs.
+                time.sleep(min(MAX_POLL, max(poll, PAUSE_PER_RUN * pending)))
     return [ended[run_id] for run_id in run_ids]

@@ -27,6 +27,7 @@ __all__ = [
     "STOP_TIMEOUT",
     "ChildCrawl",
     "crawl_command",
+    "spawn_crawl",
     "stop_once_on_hangup",
 ]
 
@@ -78,21 +79,19 @@ class ChildCrawl:
         max_runtime: timedelta,
         env: Mapping[str, str] | None = None,
     ) -> ChildCrawl:
+        process, tag = spawn_crawl(command, env)
+        return cls.adopt(site, process, tag, max_runtime)
+
+    @classmethod
+    def adopt(
+        cls, site: str, process: subprocess.Popen[str], tag: str, max_runtime: timedelta
+    ) -> ChildCrawl:
+        """Watch a crawl process started by spawn_crawl (now, or ahead of its run: a
+        spare); its run time counts from now."""
         # Imported here: `crawl` installs stop_once_on_hangup from this module before it
         # boots its first extraction worker, and must not load SQLAlchemy for it.
         from crawler.running.site_leases import holder_name
 
-        tag = uuid.uuid4().hex[:6]
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # a Ctrl-C on the parent's terminal is the parent's to relay
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
-            env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_TAG: tag, **(env or {})},
-        )
         return cls(
             site,
             process,
@@ -146,6 +145,25 @@ class ChildCrawl:
                         archive.finish_run(run.id, "interrupted", run.counters, reason)
         except Exception as exc:
             log.error("could not record the end of %s's run: %s", self.site, exc)
+
+
+def spawn_crawl(
+    command: list[str], env: Mapping[str, str] | None = None, *, stdin: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
+    """Start a crawl process: its log on a pipe, told of its parent's death, in a session
+    of its own; with the lease tag its holder name is made of."""
+    tag = uuid.uuid4().hex[:6]
+    process = subprocess.Popen(
+        command,
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a Ctrl-C on the parent's terminal is the parent's to relay
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
+        env={**os.environ, "PYTHONUNBUFFERED": "1", Env.LEASE_TAG: tag, **(env or {})},
+    )
+    return process, tag
 
 
 def stop_once_on_hangup() -> None:

@@ -117,6 +117,11 @@ class ExtractionPool:
         # Crawls sharing this pool (several sites in one command): the last one stops it.
         self._users = 0
 
+    @property
+    def spec(self) -> tuple[int, float, int]:
+        """What makes two pools interchangeable: workers, page timeout, memory limit."""
+        return self.workers, self.timeout, self.memory_mb
+
     def start(self) -> None:
         """Take the pool for one crawl (its workers start now unless `boot` ran)."""
         self._users += 1

@@ -106,3 +106,20 @@ def write_sites(path: Path, sites: Mapping[str, str], schedule: str, settings: s
         )
     )
     return path
+
+
+def spare_crawls(db: str) -> list[int]:
+    """PIDs of crawl processes waiting for a run of this archive (a worker's spare)."""
+    from crawler.running.spare_crawl import ON_STDIN
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if ON_STDIN.encode() in args and db.encode() in args:
+            found.append(int(entry.name))
+    return found

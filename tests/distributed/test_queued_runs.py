@@ -21,6 +21,7 @@ from tests.distributed.queue_processes import (
     QUICK,
     all_runs,
     scheduler,
+    spare_crawls,
     wait_for,
     worker,
     write_sites,
@@ -124,6 +125,12 @@ def test_crawl_queue_runs_on_a_worker_and_reports_like_a_local_crawl(
     finally:
         assert one.stop(signal.SIGINT) == 0  # Ctrl-C is a clean stop too
     assert "Warm shutdown" not in one.log.with_suffix(".out").read_text()
+    # the first run went to the crawl process the worker had started ahead; the worker's
+    # stop let its next one go
+    assert f"run {result['run_id']} of demo starting in the crawl process started ahead" in (
+        one.text()
+    )
+    assert spare_crawls(db_url) == []
     first, second = all_runs(db_url)
     assert first.worker == second.worker == "newsarchive@w1"
     assert second.counters["articles_unchanged"] == 8  # the same archive, found again
@@ -278,6 +285,17 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(tmp_path: Path, sqlite_url
         lines = done.stderr.strip().splitlines()
         assert lines[-1].startswith(f"error: broker redis://127.0.0.1:{nowhere.split(':')[2]}")
         assert "Traceback" not in done.stderr
+    # bad -s values are refused before the broker is asked, as a local crawl refuses them
+    for setting, expected in (
+        ("NEWSARCHIVE_WORKERS=some", "-s NEWSARCHIVE_WORKERS: expected a number, got 'some'"),
+        ("ROBOTSTXT_OBEY=maybe", "-s ROBOTSTXT_OBEY: expected true or false, got 'maybe'"),
+    ):
+        refused = newsarchive(
+            "--db", sqlite_url, "--broker", nowhere, "crawl", "--queue", "-s", setting,
+            "http://127.0.0.1:9/",
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip() == f"error: {expected}"
     bad = newsarchive(
         "--db", sqlite_url, "--broker", nowhere, "worker",
         env={"NEWSARCHIVE_BROKER_VISIBILITY": "soon"},
@@ -389,3 +407,28 @@ def test_a_run_whose_machine_died_does_not_block_its_site(
     lost = next(r for r in all_runs(db) if r.id == ghost)
     assert lost.status == "interrupted"
     assert f"run {ghost} of demo had no live crawl: marked interrupted" in service.text()
+
+
+def test_a_run_goes_to_a_new_crawl_process_when_the_spare_one_died(
+    redis: RedisServer, sqlite_url: str, demo_sites: list[SiteServer], tmp_path: Path
+) -> None:
+    sites = write_sites(tmp_path / "sites.toml", {"demo": demo_sites[0].url}, "0 0 1 1 *", QUICK)
+    one = worker(sqlite_url, redis.url, "w1", tmp_path, env=VISIBILITY)
+    try:
+        assert wait_for(lambda: len(spare_crawls(sqlite_url)) == 1, 30)
+        (spare,) = spare_crawls(sqlite_url)
+        os.kill(spare, signal.SIGKILL)
+        done = newsarchive(
+            "--db", sqlite_url, "--broker", redis.url, "--sites", str(sites),
+            "crawl", "--queue", "demo",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "starting in a new crawl process" in one.text()
+        assert "the spare crawl process had exited" in one.text()
+        # and the worker starts another one for the next run
+        assert wait_for(lambda: len(spare_crawls(sqlite_url)) == 1, 30)
+    finally:
+        assert one.stop() == 0
+    assert spare_crawls(sqlite_url) == []
+    (run,) = all_runs(sqlite_url)
+    assert run.status == "succeeded" and run.counters["articles_new"] == 8
