@@ -140,3 +140,5 @@ class Env:
     WORKER_NAME: Final = "NEWSARCHIVE_WORKER_NAME"
     # "0" turns off every trick of crawler/speedups.py, for debugging.
     SPEEDUPS: Final = "NEWSARCHIVE_SPEEDUPS"
+    # The token `newsarchive serve` asks of every request (`--token`).
+    WEB_TOKEN: Final = "NEWSARCHIVE_WEB_TOKEN"  # noqa: S105 - a variable name

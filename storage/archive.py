@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -24,11 +24,12 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage import blobs, discovery_memory, leases, run_queue
+from storage import blobs, browse, discovery_memory, leases, run_queue
 from storage.engine import build_engine, writer
 from storage.export_rows import iter_rows
-from storage.fulltext import SearchFilters, SearchHit, search
+from storage.fulltext import SearchFacets, SearchFilters, SearchHit, search, search_facets
 from storage.migrate import current_revision, upgrade
+from storage.migrations import HEAD_REVISION
 from storage.models import (
     alias_table as _aliases,
     article_table as _articles,
@@ -68,10 +69,19 @@ class ArchiveMissingError(LookupError):
 class Archive:
     """A versioned article archive in one SQLite file or PostgreSQL database."""
 
-    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
-        """Open (and migrate) the archive at `url`; with create=False it must exist already."""
+    def __init__(
+        self, url: str, *, migrate: bool = True, create: bool = True, read_only: bool = False
+    ) -> None:
+        """Open (and migrate) the archive at `url`; with create=False it must exist already.
+
+        read_only: the database refuses every write through this archive (SQLite opens the
+        file read-only, PostgreSQL makes every transaction read-only); it must exist and be
+        at the current schema, as nothing is migrated.
+        """
         self.url = url
-        self.engine: Engine = build_engine(url)
+        if read_only:
+            migrate, create = False, False
+        self.engine: Engine = build_engine(url, read_only=read_only)
         self._writer = writer(self.engine)
         self._sites = SiteCache()
         self._pool: ThreadPoolExecutor | None = None
@@ -79,12 +89,12 @@ class Archive:
         # (a restart, a failover), not a mistyped --db to report at once.
         self._reachable = False
         if not create:
-            self._require_existing()
+            self._require_existing(current=read_only)
         if migrate:
             upgrade(self.engine)
             self._reachable = True
 
-    def _require_existing(self) -> None:
+    def _require_existing(self, *, current: bool = False) -> None:
         path = _sqlite_file(self.engine) if self.dialect == "sqlite" else None
         if path is not None and not path.is_file():
             self.engine.dispose()
@@ -94,6 +104,12 @@ class Archive:
         if found is None:
             self.engine.dispose()
             raise ArchiveMissingError(f"{self.engine.url.render_as_string()} holds no archive")
+        if current and found != HEAD_REVISION:
+            self.engine.dispose()
+            raise ArchiveMissingError(
+                f"the archive's schema is at revision {found}, this newsarchive reads "
+                f"{HEAD_REVISION}: run `newsarchive db upgrade` (or any crawl) first"
+            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -628,6 +644,42 @@ class Archive:
                 offset=offset,
                 collapse_duplicates=collapse_duplicates,
             )
+
+    def search_facets(
+        self, query: str, filters: SearchFilters | None = None, *, cap: int = 10_000
+    ) -> SearchFacets:
+        with self.engine.connect() as conn:
+            return search_facets(conn, query, filters, cap=cap)
+
+    # ------------------------------------------------------------------ browsing
+
+    def recent_stories(
+        self, *, site: str | None = None, limit: int = 20, offset: int = 0
+    ) -> list[browse.StorySummary]:
+        with self.engine.connect() as conn:
+            return browse.recent_stories(conn, site=site, limit=limit, offset=offset)
+
+    def recent_changes(
+        self, *, site: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[browse.Change]:
+        with self.engine.connect() as conn:
+            return browse.recent_changes(conn, site=site, limit=limit, offset=offset)
+
+    def stories_per_day(self, site: str, days: int = 30) -> list[tuple[date, int]]:
+        with self.engine.connect() as conn:
+            return browse.stories_per_day(conn, site, days, datetime.now(UTC).date())
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return browse.counts(conn)
+
+    def site_summaries(self, site: str | None = None) -> list[browse.SiteSummary]:
+        with self.engine.connect() as conn:
+            return browse.site_summaries(conn, site)
+
+    def copies_of(self, article: ArticleView) -> list[browse.StorySummary]:
+        with self.engine.connect() as conn:
+            return browse.copies_of(conn, article.id, article.duplicate_group)
 
     def stats(self) -> dict[str, Any]:
         with self.engine.connect() as conn:

@@ -9,7 +9,9 @@ constraints and upserts.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
@@ -61,16 +63,31 @@ def dialect_module(name: str) -> Any:
     )
 
 
-def build_engine(url: str) -> Engine:
-    """An engine for the archive; nothing is connected until first use."""
+def build_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for the archive; nothing is connected until first use. `read_only`: the
+    database refuses every write made through it (the web app's)."""
     parsed = normalize_db_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
+        return _sqlite_engine(parsed, read_only)
+    engine = create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    if read_only:
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+            # A session setting, not a connect option: a URL's own `options` are kept.
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+
+    return engine
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, read_only: bool = False) -> Engine:
     memory = url.database in (None, "", ":memory:")
+    if read_only and not memory:
+        # SQLite's own read-only mode: the file is opened for reading only.
+        path = quote(str(Path(str(url.database)).resolve()))
+        url = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
@@ -80,10 +97,12 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
-        if not memory:
+        if read_only:
+            cursor.execute("PRAGMA query_only=1")
+        elif not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -22,11 +22,13 @@ from storage.query_syntax import ParsedQuery, Term, parse_query
 
 __all__ = [
     "PG_LANGUAGE_CONFIGS",
+    "SearchFacets",
     "SearchFilters",
     "SearchHit",
     "index_snapshot",
     "like_pattern",
     "search",
+    "search_facets",
 ]
 
 # A tsvector holds at most 1 MB and positions stop at 16,383, so PostgreSQL indexes the
@@ -345,13 +347,8 @@ def search(
         rows = conn.execute(_typed(sql, params), params).mappings().all()
         return [_hit(row, -float(row["rank"])) for row in rows]
 
-    configs = ["simple", "english"]
-    if filters.language:
-        cfg = PG_LANGUAGE_CONFIGS.get(filters.language.lower().split("-")[0])
-        if cfg and cfg not in configs:
-            configs.append(cfg)
     partition = "a.duplicate_group" if collapse_duplicates else "a.id"
-    builder = _PgQuery(tuple(configs))
+    builder = _PgQuery(_pg_configs(filters))
     tsquery = builder.render(parsed)
     params.update(builder.params)
     headline_options = (
@@ -394,6 +391,17 @@ def search(
     return [_hit(row, float(row["score"])) for row in rows]
 
 
+def _pg_configs(filters: SearchFilters) -> tuple[str, ...]:
+    """The text search configurations a query is matched in: unstemmed, English, and the
+    language filtered on."""
+    configs = ["simple", "english"]
+    if filters.language:
+        cfg = PG_LANGUAGE_CONFIGS.get(filters.language.lower().split("-")[0])
+        if cfg and cfg not in configs:
+            configs.append(cfg)
+    return tuple(configs)
+
+
 def _hit(row: Any, score: float) -> SearchHit:
     authors = row["authors"]
     if isinstance(authors, str):
@@ -412,3 +420,56 @@ def _hit(row: Any, score: float) -> SearchHit:
         duplicate_group=row["duplicate_group"],
         version=int(row["version"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFacets:
+    """How many articles a query matches, per site and per language; `capped` when only
+    the first `cap` matches were counted."""
+
+    total: int
+    sites: dict[str, int]
+    languages: dict[str, int]
+    capped: bool
+
+
+def search_facets(
+    conn: Connection, query: str, filters: SearchFilters | None = None, *, cap: int = 10_000
+) -> SearchFacets:
+    """Counts of the matches of `query` (at most `cap` of them: the web app shows counts
+    beside every result page, and a word in every article must not cost a full scan)."""
+    parsed = parse_query(query)
+    filters = filters or SearchFilters()
+    params: dict[str, Any] = {"cap": cap}
+    where = _filter_sql(filters, conn.dialect.name, params)
+    extra = "".join(f" AND {w}" for w in where)
+    if conn.dialect.name == "sqlite":
+        params["match"] = render_fts5(parsed)
+        matches = (
+            "SELECT si.name AS site, s.language AS language FROM "
+            "(SELECT rowid AS sid FROM snapshot_fts WHERE snapshot_fts MATCH :match) AS m "
+            "JOIN snapshots s ON s.id = m.sid JOIN articles a ON a.id = s.article_id "
+            f"JOIN sites si ON si.id = a.site_id WHERE 1 = 1{extra} LIMIT :cap"
+        )
+    else:
+        builder = _PgQuery(_pg_configs(filters))
+        matches = (
+            f"SELECT si.name AS site, s.language AS language FROM "
+            f"(SELECT {builder.render(parsed)} AS query) AS q, articles a "
+            "JOIN snapshots s ON s.id = a.latest_snapshot_id JOIN sites si ON si.id = a.site_id "
+            f"WHERE a.search_vector @@ q.query{extra} LIMIT :cap"
+        )
+        params.update(builder.params)
+    sql = f"SELECT site, language, count(*) AS n FROM ({matches}) AS hits GROUP BY site, language"
+    sites: dict[str, int] = {}
+    languages: dict[str, int] = {}
+    total = 0
+    for row in conn.execute(_typed(sql, params), params):
+        count = int(row.n)
+        total += count
+        sites[row.site] = sites.get(row.site, 0) + count
+        language = row.language or "unknown"
+        languages[language] = languages.get(language, 0) + count
+    ordered = sorted(sites.items(), key=lambda item: (-item[1], item[0]))
+    by_language = sorted(languages.items(), key=lambda item: (-item[1], item[0]))
+    return SearchFacets(total, dict(ordered), dict(by_language), total >= cap)

@@ -206,6 +206,7 @@ snapshot_table = Table(
     Column("blob_sha256", ForeignKey("blobs.sha256"), index=True),
     UniqueConstraint("article_id", "version", name="uq_snapshots_article_version"),
     Index("ix_snapshots_published", "published"),
+    Index("ix_snapshots_fetched_at", "fetched_at"),
 )
 
 # One crawl of one site, manual or scheduled, with its counters.

@@ -13,7 +13,7 @@ from crawler.keys import Env, Setting
 from tests import REPO
 from tests.fresh_python import run_python
 
-PACKAGE_LAYERS = ("analysis", "runtime", "running", "config", "cli", "distributed")
+PACKAGE_LAYERS = ("analysis", "runtime", "running", "config", "cli", "distributed", "web")
 
 
 def _imported_modules(path: Path) -> set[str]:

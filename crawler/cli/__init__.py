@@ -11,7 +11,18 @@ import sys
 from typing import Any
 
 from crawler import speedups
-from crawler.cli import articles, crawl, db, export, runs, schedule, search, sites, worker
+from crawler.cli import (
+    articles,
+    crawl,
+    db,
+    export,
+    runs,
+    schedule,
+    search,
+    serve,
+    sites,
+    worker,
+)
 from crawler.cli.root import cli
 
 __all__ = ["cli", "main"]
@@ -29,6 +40,7 @@ for command in (
     schedule.schedule,
     db.db,
     worker.worker,
+    serve.serve,
 ):
     cli.add_command(command)
 

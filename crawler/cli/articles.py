@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 
 import click
 
@@ -61,19 +60,9 @@ def show(ctx: click.Context, ref: str, version: int | None, html: bool, fmt: str
                 sys.stdout.buffer.flush()
             return
     if fmt == "json":
-        data = asdict(snapshot)
-        data.update(
-            id=article.id,
-            site=article.site,
-            canonical_url=article.canonical_url,
-            first_seen=article.first_seen,
-            last_seen=article.last_seen,
-            last_checked=article.last_checked,
-            versions=article.versions,
-            duplicate_group=article.duplicate_group,
-            aliases=article.aliases,
-        )
-        print_json(data)
+        from storage.json_shapes import article_json
+
+        print_json(article_json(article, snapshot))
         return
     out = console()
     out.print(f"[bold]{_esc(snapshot.title)}[/bold]")
@@ -112,19 +101,9 @@ def history(ctx: click.Context, ref: str, fmt: str) -> None:
     with open_archive(ctx) as archive:
         versions = archive.history(ref)
     if fmt == "json":
-        print_json(
-            [
-                {
-                    "version": v.version,
-                    "fetched_at": v.fetched_at,
-                    "content_hash": v.content_hash,
-                    "changed_fields": v.changed_fields,
-                    "title": v.title,
-                    "url": v.url,
-                }
-                for v in versions
-            ]
-        )
+        from storage.json_shapes import version_json
+
+        print_json([version_json(v) for v in versions])
         return
     from rich.table import Table
 
@@ -165,20 +144,9 @@ def diff(
         older = archive.snapshot(ref, older_version)
     diffs = [d for d in diff_snapshots(older, newer) if d.changed]
     if fmt == "json":
-        print_json(
-            {
-                "article_id": newer.article_id,
-                "from": older.version,
-                "to": newer.version,
-                "fields": [
-                    {
-                        "field": d.field,
-                        "segments": [{"op": s.op, "text": s.text} for s in d.segments],
-                    }
-                    for d in diffs
-                ],
-            }
-        )
+        from storage.json_shapes import diff_json
+
+        print_json(diff_json(newer.article_id, older.version, newer.version, diffs))
         return
     header = f"version {older.version} -> {newer.version}"
     if not diffs:

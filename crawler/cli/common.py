@@ -9,11 +9,9 @@ never a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -67,16 +65,10 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 DURATION = Duration()
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
+    from storage.json_shapes import dumps
+
+    click.echo(dumps(data))
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:

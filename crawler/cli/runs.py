@@ -89,24 +89,9 @@ def runs(ctx: click.Context, site: str | None, limit: int, status: str | None, f
     with open_archive(ctx) as archive:
         found = archive.runs(site=site, limit=limit, status=status)
     if fmt == "json":
-        print_json(
-            [
-                {
-                    "id": r.id,
-                    "site": r.site,
-                    "trigger": r.trigger,
-                    "status": r.status,
-                    "started_at": r.started_at,
-                    "finished_at": r.finished_at,
-                    "counters": r.counters,
-                    "error": r.error,
-                    "worker": r.worker,
-                    "attempt": r.attempt,
-                    "retry_of": r.retry_of,
-                }
-                for r in found
-            ]
-        )
+        from storage.json_shapes import run_json
+
+        print_json([run_json(r) for r in found])
         return
     if not found:
         click.echo("no runs recorded", err=True)

@@ -71,25 +71,9 @@ def search(
             query, filters, limit=limit, offset=offset, collapse_duplicates=collapse
         )
     if fmt == "json":
-        print_json(
-            [
-                {
-                    "id": h.article_id,
-                    "url": h.url,
-                    "site": h.site,
-                    "title": h.title,
-                    "published": h.published,
-                    "first_seen": h.first_seen,
-                    "language": h.language,
-                    "authors": h.authors,
-                    "snippet": h.snippet,
-                    "score": h.score,
-                    "duplicate_group": h.duplicate_group,
-                    "version": h.version,
-                }
-                for h in hits
-            ]
-        )
+        from storage.json_shapes import search_hit_json
+
+        print_json([search_hit_json(h) for h in hits])
         return
     if not hits:
         click.echo("no results", err=True)

@@ -1,0 +1,1 @@
+"""The web app (`newsarchive serve`): over HTTP, and in a real browser."""
