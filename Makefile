@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python tests/bench/bench_crawl.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_scale.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_queue.py --output docs/benchmarks.md
+	$(BIN)/python tests/bench/bench_web.py --output docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .mypy_cache .pytest_cache .ruff_cache
