@@ -21,8 +21,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --no-cache
 
+# Three test processes, a file each at a time (a file's module fixtures are built once):
+# most tests wait on servers, crawl delays and child processes, so 2 cores keep 3 busy
+# (docs/benchmarks.md, "Figures behind choices in the code").
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 # The edit loop: no lint, no slow, end-to-end or PostgreSQL tests, a small property-test
 # budget (`make test` runs them all).

@@ -9,9 +9,10 @@ crawler.web.security.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,6 +43,8 @@ from storage.query_syntax import QuerySyntaxError
 __all__ = ["build_app"]
 
 HERE = Path(__file__).parent
+# How far back a search's feed looks for new matches, unless the feed's URL says `since`.
+FEED_DAYS = 30
 PageData = Callable[[Archive, Request], dict[str, Any]]
 
 
@@ -223,11 +226,16 @@ def _search(archive: Archive, request: Request) -> dict[str, Any]:
 
 
 def _newest_matches(archive: Archive, request: Request) -> dict[str, Any]:
-    """A search's newest matches, for its feed: by when they were archived."""
+    """A search's newest matches, for its feed: the best 200 matches archived in the last
+    FEED_DAYS days (or since `since`), newest first."""
     form = pages.SearchForm.parse(request.query_params)
     if not form.q:
         raise pages.BadRequest("q: a search is needed")
-    hits = archive.search(form.q, form.filters(), limit=200)
+    filters = form.filters()
+    if filters.since is None:
+        recent = datetime.now(UTC) - timedelta(days=FEED_DAYS)
+        filters = dataclasses.replace(filters, since=recent, date_field="first_seen")
+    hits = archive.search(form.q, filters, limit=200)
     newest = sorted(hits, key=lambda h: h.first_seen, reverse=True)[:50]
     from storage.json_shapes import search_hit_json
 
@@ -342,8 +350,7 @@ def build_app(db_url: str, *, token: str | None = None) -> Starlette:
         ("/runs", "runs.html", _runs),
     ):
         routes.append(Route(path, web.page(template, data)))
-        if not path.endswith("/raw"):
-            routes.append(Route("/api" + (path if path != "/" else "/overview"), web.api(data)))
+        routes.append(Route("/api" + (path if path != "/" else "/overview"), web.api(data)))
     routes += [
         Route("/articles/{id:int}/versions/{version:int}/raw/body", web.raw_body),
         Route("/changes.atom", web.changes_atom),
