@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from crawler.analysis.charset import decode_html
 from crawler.web import charts, pages
 from crawler.web.feeds import FeedEntry, atom_feed
 from crawler.web.security import (
@@ -149,9 +150,12 @@ class WebApp:
             body = await asyncio.to_thread(self.archive.raw_html, article_id, version)
         except ArticleNotFoundError as exc:
             return Response(str(exc), 404, media_type="text/plain")
+        # Decoded as the crawler decoded it, sent as UTF-8 (the header's charset overrides
+        # the page's own declaration, which no longer applies).
+        text, _ = decode_html(body)
         return Response(
-            neutralize_archived_html(body),
-            media_type="text/html",
+            neutralize_archived_html(text.encode("utf-8")),
+            media_type="text/html; charset=utf-8",
             headers={
                 "content-security-policy": ARCHIVED_PAGE_POLICY,
                 "x-frame-options": "SAMEORIGIN",

@@ -203,14 +203,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per page and archive")
     parser.add_argument("--pg", default=bs.DEFAULT_PG)
     parser.add_argument("--output", type=Path)
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="keep the SQLite archive here (built if missing)"
+    )
+    parser.add_argument("--only-sqlite", action="store_true")
     args = parser.parse_args()
     results: dict[str, tuple[int, list[Timing]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        sqlite = f"sqlite:///{Path(tmp) / 'web.db'}"
-        log(f"SQLite: building {args.sqlite_articles:,} articles")
-        build(sqlite, args.sqlite_articles)
+        path = args.sqlite_file or Path(tmp) / "web.db"
+        sqlite = f"sqlite:///{path}"
+        if not path.exists():
+            log(f"SQLite: building {args.sqlite_articles:,} articles")
+            build(sqlite, args.sqlite_articles)
         results["SQLite"] = (args.sqlite_articles, measure(sqlite, args.requests))
         log("SQLite measured")
+    if args.only_sqlite:
+        print(report(results, time.perf_counter() - _STARTED))
+        return
     with pg_schema.fresh_schema(args.pg, prefix="benchweb") as pg:
         log(f"PostgreSQL: building {args.pg_articles:,} articles")
         build(pg, args.pg_articles)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawler.web.security import ARCHIVED_PAGE_POLICY
-from storage import Archive
+from storage import Archive, ExtractedArticle
+from tests.conftest import fetch
 from tests.web.served_archive import (
     BIN,
     HOSTILE_PATH,
@@ -248,3 +249,24 @@ def test_a_token_is_asked_of_every_request(sqlite_url: str) -> None:
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_an_archived_page_in_another_charset_reads_as_it_was_archived(sqlite_url: str) -> None:
+    words = "Новости гавани: паром отменён"
+    body = (
+        f'<html><head><meta charset="windows-1251"><title>{words}</title></head>'
+        f"<body><p>{words}</p></body></html>"
+    ).encode("cp1251")
+    article = ExtractedArticle(title=words, text=f"{words}. " * 40)
+    with Archive(sqlite_url) as archive:
+        archive.record_fetch(fetch("https://ru.example/1", article, site="ru", body=body))
+    process, url = serve(sqlite_url)
+    try:
+        served = ServedArchive(sqlite_url, url, None, None, process)  # type: ignore[arg-type]
+        status, headers, page = served.get("/articles/1/versions/1/raw/body")
+    finally:
+        process.terminate()
+        process.wait(15)
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert f"<p>{words}</p>" in page.decode("utf-8")
