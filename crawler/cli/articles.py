@@ -7,6 +7,7 @@ import sys
 import click
 
 from crawler.cli.common import (
+    VERSION,
     console,
     fail,
     fmt_time,
@@ -38,7 +39,7 @@ def safe_for_terminal(data: bytes) -> str:
 @click.command()
 @click.argument("ref", metavar="URL|ID")
 @click.option(
-    "--version", "version", type=int, help="version number (default: latest; -1: previous)"
+    "--version", "version", type=VERSION, help="version number (default: latest; -1: previous)"
 )
 @click.option("--html", is_flag=True, help="print the archived raw HTML of that version")
 @format_option("text", "json")
@@ -118,8 +119,10 @@ def history(ctx: click.Context, ref: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("ref", metavar="URL|ID")
-@click.option("--from", "from_version", type=int, help="older version (default: the previous one)")
-@click.option("--to", "to_version", type=int, help="newer version (default: the latest)")
+@click.option(
+    "--from", "from_version", type=VERSION, help="older version (default: the previous one)"
+)
+@click.option("--to", "to_version", type=VERSION, help="newer version (default: the latest)")
 @format_option("text", "json")
 @click.pass_context
 @handle_errors

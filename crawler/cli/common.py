@@ -64,6 +64,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 
 DURATION = Duration()
 
+# Numbers a database column can hold: beyond them SQLite's driver raises OverflowError.
+MAX_SQL_INT = 2**63 - 1
+# A version number (negative: counted back from the latest).
+VERSION = click.IntRange(-MAX_SQL_INT, MAX_SQL_INT)
+# An offset into results.
+OFFSET = click.IntRange(0, MAX_SQL_INT)
+
 
 def print_json(data: Any) -> None:
     from storage.json_shapes import dumps

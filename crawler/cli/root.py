@@ -8,8 +8,9 @@ import sys
 
 import click
 
-from crawler.cli.common import DEFAULT_DB, DEFAULT_SITES
+from crawler.cli.common import DEFAULT_DB, DEFAULT_SITES, fail
 from crawler.keys import Env
+from crawler.running.exit_codes import EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +47,24 @@ def cli(ctx: click.Context, db: str, sites: str, broker: str | None, verbose: in
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     ctx.ensure_object(dict)
+    if in_memory_sqlite(db):
+        fail(
+            f"--db {db}: an in-memory SQLite database is gone when the command ends; "
+            "give sqlite:///FILE or postgresql://HOST/DB",
+            EXIT_USAGE,
+        )
     ctx.obj["db"] = db
     ctx.obj["sites"] = sites
     ctx.obj["broker"] = broker or None
     ctx.obj["verbose"] = verbose
+
+
+def in_memory_sqlite(url: str) -> bool:
+    """Whether `url` names an in-memory SQLite database (`sqlite://`, `:memory:`,
+    `mode=memory`): an archive there would vanish with the command. Read from the text,
+    so that commands which never open the archive do not import SQLAlchemy."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or not scheme.lower().startswith("sqlite"):
+        return False
+    path = rest[1:] if rest.startswith("/") else rest
+    return path.split("?", 1)[0] in ("", ":memory:") or "mode=memory" in rest

@@ -9,6 +9,7 @@ import click
 
 from crawler.cli.common import (
     MOMENT,
+    OFFSET,
     console,
     fmt_time,
     format_option,
@@ -33,7 +34,7 @@ from crawler.cli.common import (
 @click.option("--language", help="language code, e.g. en or pt-BR")
 @click.option("--author", help="authors containing this text (case-insensitive)")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--offset", type=OFFSET, default=0)
 @click.option("--collapse", is_flag=True, help="one result per group of near-duplicates")
 @format_option("table", "json")
 @click.pass_context

@@ -26,6 +26,7 @@ __all__ = [
     "SiteConfig",
     "SitesConfigError",
     "adhoc_site",
+    "ascii_host",
     "check_setting_value",
     "load_sites",
     "parse_sites",
@@ -96,7 +97,7 @@ class SiteConfig:
         `www.` twin of each host because publishers redirect between the two.
         """
         urls = (*self.start_urls, *self.feeds, *self.sitemaps)
-        hosts = {(urlsplit(url).hostname or "").rstrip(".") for url in urls}
+        hosts = {ascii_host(urlsplit(url).hostname or "") for url in urls}
         if not self.adhoc:
             hosts |= {h[4:] if h.startswith("www.") else "www." + h for h in hosts}
         return frozenset(hosts)
@@ -112,7 +113,7 @@ class SiteConfig:
         return frozenset({80, 443} | {p for url in urls if (p := urlsplit(url).port)})
 
     def allows_host(self, hostname: str) -> bool:
-        host = hostname.lower().rstrip(".")
+        host = ascii_host(hostname)
         if host in self.hostnames:
             return True
         return any(host == d or host.endswith("." + d) for d in self.domains)
@@ -141,6 +142,19 @@ class SiteConfig:
     @property
     def deny_patterns(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p) for p in self.deny)
+
+
+def ascii_host(host: str) -> str:
+    """A host name as requests spell it: lower case, and an internationalized name in its
+    IDNA (punycode) form, which Scrapy puts in the request URL; a site's hosts are kept so,
+    or every request to `bücher.example` would be refused as off the site."""
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii").rstrip(".")
+    except UnicodeError:
+        return host
 
 
 def _host_of(url: str) -> str:
@@ -214,7 +228,7 @@ def _site(name: str, table: Mapping[str, Any]) -> SiteConfig:
         start_urls=start_urls,
         feeds=_urls(table, "feeds", where),
         sitemaps=_urls(table, "sitemaps", where),
-        domains=tuple(d.lower().strip(".") for d in _strings(table, "domains", where)),
+        domains=tuple(ascii_host(d.strip(".")) for d in _strings(table, "domains", where)),
         allow=_patterns(table, "allow", where),
         deny=_patterns(table, "deny", where),
         max_depth=_max_depth(table, where),

@@ -46,13 +46,15 @@ _SCRAPY_STATS = {
 def run_status(reason: str, counters: dict[str, Any] | None = None) -> str:
     """The crawl run's status for a spider's close reason (and what it managed to fetch).
 
-    A run that fetched no page at all but hit errors (a mistyped or unreachable start URL)
-    failed, even though the spider itself finished normally.
+    A run that fetched no page at all failed, even though the spider itself finished
+    normally: a mistyped or unreachable start URL, or every request refused (off the
+    site, robots.txt): a run that archived nothing must not pass for a good one. A
+    recrawl fetches its start pages and counts 304 answers, so it always has pages.
     """
     if (
         counters is not None
         and not counters.get(Counter.PAGES_FETCHED)
-        and counters.get(Counter.ERRORS)
+        and (counters.get(Counter.ERRORS) or reason in SUCCESS_REASONS)
     ):
         return "failed"
     if reason in SUCCESS_REASONS:

@@ -227,11 +227,7 @@ class ArchivePipeline:
         self._stats.set_value(Stat.RUN_STATUS, status)
         error = self.failure
         if status == "failed" and error is None:
-            error = (
-                f"closed: {reason}"
-                if reason not in SUCCESS_REASONS
-                else "no page could be fetched (see errors)"
-            )
+            error = f"closed: {reason}" if reason not in SUCCESS_REASONS else _nothing(counters)
         try:
             await asyncio.to_thread(self.archive.finish_run, self.run_id, status, counters, error)
         except Exception as exc:
@@ -240,3 +236,13 @@ class ArchivePipeline:
         finally:
             await asyncio.to_thread(self.archive.close)
             self.archive = None
+
+
+def _nothing(counters: dict[str, Any]) -> str:
+    """Why a run that finished fetched no page: errors, or every request refused."""
+    if counters.get(Counter.ERRORS):
+        return "no page could be fetched (see errors)"
+    return (
+        "no page could be fetched: every request was refused (off the site, robots.txt, "
+        "deny rules; see skipped)"
+    )

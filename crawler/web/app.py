@@ -145,8 +145,8 @@ class WebApp:
 
     async def raw_body(self, request: Request) -> Response:
         """The archived HTML itself, for the frame of the raw view only."""
-        article_id, version = _ints(request, "id", "version")
         try:
+            article_id, version = _ints(request, "id", "version")
             body = await asyncio.to_thread(self.archive.raw_html, article_id, version)
         except ArticleNotFoundError as exc:
             return Response(str(exc), 404, media_type="text/plain")
@@ -211,8 +211,16 @@ def _json(data: Any, status: int) -> Response:
     return Response(dumps(data, indent=None), status, media_type="application/json")
 
 
+# Ids and versions a database column can hold; a larger one names nothing.
+MAX_ID = 2**63 - 1
+
+
 def _ints(request: Request, *names: str) -> tuple[int, ...]:
-    return tuple(int(request.path_params[name]) for name in names)
+    values = tuple(int(request.path_params[name]) for name in names)
+    for name, value in zip(names, values, strict=True):
+        if value > MAX_ID:
+            raise ArticleNotFoundError(f"no {name} {value}")
+    return values
 
 
 # Page data from a request: the routes' parameters to crawler.web.pages.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.newspaper import DRAFT_PATHS, STORY_PATHS, demo_routes
-from crawler.demo.siteserver import Route, SiteServer
+from crawler.demo.siteserver import Route, SiteServer, serve
 from storage import Archive
 from tests import REPO
 from tests.process_groups import live_members
@@ -435,6 +435,25 @@ def test_an_unreachable_start_url_fails_the_run(tmp_path: Path) -> None:
     with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
         (recorded,) = archive.runs()
         assert recorded.status == "failed" and "no page could be fetched" in (recorded.error or "")
+
+
+def test_a_run_whose_every_request_is_refused_fails(tmp_path: Path) -> None:
+    """robots.txt refuses the whole site: nothing is fetched, and the run says so instead
+    of passing for a good one."""
+    routes = {
+        "/": Route(b"<html><body><a href='/a.html'>A story</a></body></html>"),
+        "/robots.txt": Route(b"User-agent: *\nDisallow: /\n", content_type="text/plain"),
+    }
+    with serve(routes) as server:
+        result = newsarchive(tmp_path, "crawl", server.url + "/", *FAST, "--format", "json")
+        paths = [entry.path for entry in server.log]
+    assert result.returncode == 1, result.stderr
+    (run,) = json.loads(result.stdout)
+    assert run["status"] == "failed" and run["counters"]["pages_fetched"] == 0
+    assert "/" not in paths
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
+        (recorded,) = archive.runs()
+    assert (recorded.error or "").startswith("no page could be fetched: every request was")
 
 
 def test_two_sites_in_one_command(demo: SiteServer, tmp_path: Path) -> None:

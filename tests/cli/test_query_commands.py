@@ -216,3 +216,38 @@ def test_archive_from_a_newer_version_is_refused_clearly(demo_db: str) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     code, _, err = run(demo_db, "stats")
     assert code == 1 and "newer" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+)
+def test_an_in_memory_database_is_refused(url: str) -> None:
+    for args in (["stats"], ["crawl", "http://127.0.0.1:9/"], ["db", "upgrade"]):
+        code, out, err = run(url, *args)
+        assert code == 2, (url, args)
+        assert out == ""
+        assert err.strip().splitlines() == [
+            f"error: --db {url}: an in-memory SQLite database is gone when the command ends; "
+            "give sqlite:///FILE or postgresql://HOST/DB"
+        ]
+
+
+def test_file_urls_are_not_taken_for_memory() -> None:
+    from crawler.cli.root import in_memory_sqlite
+
+    for url in ("sqlite:///a.db", "sqlite:////srv/archive.db", "postgresql://h/db", "x"):
+        assert not in_memory_sqlite(url)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "1", "--version", "9" * 30),
+        ("diff", "1", "--from", "-" + "9" * 30),
+        ("search", "strike", "--offset", "9" * 30),
+    ],
+)
+def test_numbers_beyond_the_database_are_usage_errors(demo_db: str, args: tuple[str, ...]) -> None:
+    code, out, err = run(demo_db, *args)
+    assert code == 2 and out == ""
+    assert "Traceback" not in err and "is not in the range" in err

@@ -53,6 +53,21 @@ def test_full_example_loads(tmp_path: Path) -> None:
     assert [p.pattern for p in example.allow_patterns] == [r"/\d{4}/\d{2}/"]
 
 
+def test_an_internationalized_site_allows_the_punycode_its_requests_use() -> None:
+    """Scrapy requests `http://xn--bcher-kva.example/` for `http://bücher.example/`: a
+    site kept in Unicode refused all its own requests as off the site, archived nothing
+    and reported success."""
+    site = adhoc_site("http://bücher.example/")
+    assert site.allows_url("http://xn--bcher-kva.example/neu/")
+    assert site.allows_url("http://BÜCHER.example/neu/")  # either spelling
+    assert not site.allows_url("http://xn--bcher-kva.example.evil/")
+    configured = parse_sites(
+        {"sites": {"b": {"start_urls": ["https://news.example/"], "domains": ["Bücher.example"]}}}
+    )["b"]
+    assert configured.domains == ("xn--bcher-kva.example",)
+    assert configured.allows_url("https://img.xn--bcher-kva.example/x.jpg")
+
+
 def test_hosts_and_ports_of_a_site() -> None:
     site = parse_sites(
         {"sites": {"x": {"start_urls": ["https://example.com/"], "domains": ["cdn-news.net"]}}}

@@ -23,9 +23,12 @@ def test_run_status_from_close_reason(reason: str, status: str) -> None:
     assert run_status(reason, {"pages_fetched": 3, "errors": {"timeout": 1}}) == status
 
 
-def test_a_run_that_fetched_nothing_but_errors_failed() -> None:
+def test_a_run_that_fetched_nothing_failed() -> None:
     assert run_status("finished", {"pages_fetched": 0, "errors": {"connection": 1}}) == "failed"
-    assert run_status("finished", {"pages_fetched": 0}) == "succeeded"
+    # every request refused (off the site, robots.txt): it archived nothing
+    assert run_status("finished", {"pages_fetched": 0}) == "failed"
+    assert run_status("shutdown", {"pages_fetched": 0}) == "interrupted"
+    assert run_status("finished", {"pages_fetched": 1}) == "succeeded"
 
 
 def test_counters_nest_by_group_and_skip_non_numbers() -> None:

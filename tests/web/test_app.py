@@ -128,7 +128,16 @@ def test_search_counts_sites_and_languages_and_pages(served: ServedArchive) -> N
 
 
 def test_unknown_ids_are_404(served: ServedArchive) -> None:
-    for path in ("/articles/999999", "/articles/1/versions/99", "/sites/nowhere", "/nothing"):
+    huge = "9" * 30  # beyond any database integer
+    for path in (
+        "/articles/999999",
+        "/articles/1/versions/99",
+        "/sites/nowhere",
+        "/nothing",
+        f"/articles/{huge}",
+        f"/articles/1/versions/{huge}/raw/body",
+        f"/api/articles/{huge}/diff",
+    ):
         status, _, _ = served.get(path)
         assert status == 404, path
     status, _, body = served.get("/api/articles/999999")
