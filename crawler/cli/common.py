@@ -9,6 +9,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,6 +91,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            _reader_went_away()
         except Exception as exc:
             expected = _expected_failure(exc)
             if expected is None:
@@ -98,6 +101,16 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _reader_went_away() -> NoReturn:
+    """The reader of standard output closed it (`export | head -1`): that is the reader's
+    choice, not a failure. Exit 0 quietly; output still buffered goes nowhere instead of
+    raising again at exit (click would otherwise exit 1)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(0)
 
 
 def _expected_failure(exc: Exception) -> tuple[str, int] | None:

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from crawler.cli import cli
 from crawler.cli.articles import safe_for_terminal
-from storage import Archive
+from storage import Archive, ExtractedArticle
 from tests import REPO
+from tests.conftest import fetch
 from tests.demo_stories import load_demo
 
 ROOT = REPO
@@ -251,3 +252,21 @@ def test_numbers_beyond_the_database_are_usage_errors(demo_db: str, args: tuple[
     code, out, err = run(demo_db, *args)
     assert code == 2 and out == ""
     assert "Traceback" not in err and "is not in the range" in err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "warc"])
+def test_a_reader_that_stops_early_is_not_an_error(demo_db: str, fmt: str) -> None:
+    """`newsarchive export | head -1`: exit 0 and nothing on stderr, as `cat` does."""
+    big = ExtractedArticle(title="A long one", text="harbor words " * 200_000)
+    with Archive(demo_db) as archive:  # more than a pipe holds, whatever the format
+        archive.record_fetch(fetch("https://big.example/1", big, body=b"<p>" + b"x" * 2**21))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "--db", demo_db, "export", "--format", fmt,
+         "--all-versions"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10)
+    process.stdout.close()
+    assert process.wait(60) == 0
+    assert process.stderr.read() == b""
