@@ -123,6 +123,7 @@ def _expected_failure(exc: Exception) -> tuple[str, int] | None:
         return None  # click's own: it reports them itself
     from sqlalchemy.exc import SQLAlchemyError
 
+    from crawler.running.site_leases import LeaseSettingError
     from storage.archive import ArchiveMissingError, ArticleNotFoundError
     from storage.engine import DatabaseURLError, describe_error
     from storage.migrate import SchemaTooNewError
@@ -134,6 +135,8 @@ def _expected_failure(exc: Exception) -> tuple[str, int] | None:
         return str(exc), EXIT_FAILURE
     if isinstance(exc, QuerySyntaxError):
         return f"bad search query: {exc}", EXIT_USAGE
+    if isinstance(exc, LeaseSettingError):
+        return str(exc), EXIT_USAGE
     if isinstance(exc, DatabaseURLError):
         return str(exc), EXIT_USAGE
     if isinstance(exc, SQLAlchemyError):

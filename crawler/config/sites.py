@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config.timespec import format_duration, parse_duration
-from crawler.keys import DISCOVERY_MODES
+from crawler.keys import DISCOVERY_MODES, Setting
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_DEPTH = 3
+# The shortest max_runtime a site may set: "0s" would stop every run as it starts.
+MIN_MAX_RUNTIME = timedelta(seconds=1)
 # The longest a run may take when its site sets no max_runtime (scheduler and workers).
 DEFAULT_MAX_RUNTIME = timedelta(hours=2)
 # A page decided "not a story" (or 404/410) is fetched again after this long.
@@ -236,7 +238,7 @@ def _site(name: str, table: Mapping[str, Any]) -> SiteConfig:
         recheck_after=_recheck_after(table, where),
         since=_duration(table, "since", where),
         schedule=_schedule(table, where),
-        max_runtime=_duration(table, "max_runtime", where),
+        max_runtime=_max_runtime(table, where),
         settings=_settings(table, where),
         spider=_spider(table, where),
     )
@@ -294,6 +296,16 @@ def _discovery(table: Mapping[str, Any], where: str) -> str:
     return str(value)
 
 
+def _max_runtime(table: Mapping[str, Any], where: str) -> timedelta | None:
+    value = _duration(table, "max_runtime", where)
+    if value is not None and value < MIN_MAX_RUNTIME:
+        raise SitesConfigError(
+            f"{where}.max_runtime: expected at least {format_duration(MIN_MAX_RUNTIME)}, "
+            f"got {table['max_runtime']!r} (a run would be stopped as it starts)"
+        )
+    return value
+
+
 def _recheck_after(table: Mapping[str, Any], where: str) -> timedelta:
     value = _duration(table, "recheck_after", where)
     return DEFAULT_RECHECK_AFTER if value is None else value
@@ -344,9 +356,29 @@ def _settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     return dict(value)
 
 
+# The project's numeric settings: whole number or not, and the values that make sense.
+# A value outside is an error naming the key (a 0 or nan flush interval spun the writer,
+# a negative page timeout killed every worker, 1.5 workers crashed the pool).
+_PROJECT_NUMBERS: dict[str, tuple[bool, float, float]] = {
+    Setting.WORKERS: (True, 0, 256),
+    Setting.PAGE_TIMEOUT: (False, 0.1, 86_400),
+    Setting.WORKER_MEMORY: (True, 0, 1_048_576),
+    Setting.BATCH_SIZE: (True, 1, 100_000),
+    Setting.FLUSH_SECONDS: (False, 0.01, 3_600),
+    Setting.MAX_PAGES: (True, 0, 10**12),
+    Setting.MAX_RETRY_AFTER: (False, 0, 86_400),
+    Setting.MAX_SITEMAPS: (True, 0, 10**9),
+    Setting.MAX_SITEMAP_DEPTH: (True, 0, 100),
+    Setting.RUN_ID: (True, 0, 2**63 - 1),
+}
+
+
 def check_setting_value(name: str, value: Any, where: str) -> None:
     """A value that the setting's type (Scrapy's default, or ours) cannot take is an error
     now, with the key named, rather than a traceback once the crawl has started."""
+    if name in _PROJECT_NUMBERS:
+        _check_project_number(name, value, where)
+        return
     import scrapy.settings.default_settings as scrapy_defaults
 
     import crawler.runtime.settings as project
@@ -363,6 +395,33 @@ def check_setting_value(name: str, value: Any, where: str) -> None:
             float(str(value).strip())
         except ValueError:
             raise SitesConfigError(f"{where}: expected a number, got {value!r}") from None
+
+
+def _check_project_number(name: str, value: Any, where: str) -> None:
+    whole, low, high = _PROJECT_NUMBERS[name]
+    kind = "a whole number" if whole else "a number"
+    if isinstance(value, bool):
+        raise SitesConfigError(f"{where}: expected {kind}, got {value!r}")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise SitesConfigError(f"{where}: expected {kind}, got {value!r}") from None
+    if whole and not _whole(value, number):
+        raise SitesConfigError(f"{where}: expected {kind}, got {value!r}")
+    if not low <= number <= high:  # also refuses nan and inf
+        raise SitesConfigError(f"{where}: expected {kind} from {low:g} to {high:g}, got {value!r}")
+
+
+def _whole(value: Any, number: float) -> bool:
+    """Whether Scrapy's getint takes it: an integer, a float without a fraction (from
+    TOML), or the text of an integer ("5", not "5.0")."""
+    if isinstance(value, str):
+        try:
+            int(value.strip())
+        except ValueError:
+            return False
+        return True
+    return number.is_integer()
 
 
 def site_table(site: SiteConfig) -> dict[str, Any]:

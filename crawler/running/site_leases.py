@@ -28,20 +28,41 @@ from storage.archive import Archive
 from storage.engine import describe_error
 from storage.leases import Lease
 
-__all__ = ["LEASE_TTL", "SiteBusyError", "SiteLeases", "holder_is_gone", "holder_name"]
+__all__ = [
+    "LEASE_TTL_RANGE",
+    "LeaseSettingError",
+    "SiteBusyError",
+    "SiteLeases",
+    "holder_is_gone",
+    "holder_name",
+    "lease_ttl",
+]
 
 log = logging.getLogger(__name__)
 
 
-def _lease_ttl() -> timedelta:
+# Bounds of NEWSARCHIVE_LEASE_TTL, in seconds: renewed every quarter of it, a lease must
+# outlive a renewal's round trip; a dead holder's site waits that long at most.
+LEASE_TTL_RANGE = (2.0, 86_400.0)
+
+
+class LeaseSettingError(ValueError):
+    """NEWSARCHIVE_LEASE_TTL is not a number of seconds in LEASE_TTL_RANGE."""
+
+
+def lease_ttl() -> timedelta:
     """60 s, or NEWSARCHIVE_LEASE_TTL seconds: longer where the database is far or flaky."""
+    raw = os.environ.get(Env.LEASE_TTL, "60")
+    low, high = LEASE_TTL_RANGE
     try:
-        return timedelta(seconds=max(2.0, float(os.environ.get(Env.LEASE_TTL, "60"))))
+        seconds = float(raw)
     except ValueError:
-        return timedelta(seconds=60)
-
-
-LEASE_TTL = _lease_ttl()
+        seconds = float("nan")
+    if not low <= seconds <= high:  # also refuses nan and inf
+        raise LeaseSettingError(
+            f"{Env.LEASE_TTL}={raw!r}: expected a number of seconds from {low:g} to {high:g}"
+        )
+    return timedelta(seconds=seconds)
 
 
 class SiteBusyError(RuntimeError):
@@ -136,7 +157,7 @@ class SiteLeases:
     ) -> None:
         self.db_url = db_url
         self.sites = list(dict.fromkeys(sites))
-        self.ttl = ttl or _lease_ttl()
+        self.ttl = ttl or lease_ttl()
         self.on_lost = on_lost
         # The scheduling service names its child's tag, to free a dead child's lease.
         self.holder = holder_name(tag=os.environ.get(Env.LEASE_TAG) or None)

@@ -571,3 +571,16 @@ def test_a_crawl_that_loses_its_lease_stops(demo: SiteServer, tmp_path: Path) ->
         (run,) = archive.runs()
         assert run.status == "interrupted"
         assert archive.lease(site).holder == "other-machine"  # not released by the loser
+
+
+@pytest.mark.parametrize("ttl", ["inf", "nan", "1", "1e9", "soon"])
+def test_a_lease_time_to_live_out_of_range_is_one_line(tmp_path: Path, ttl: str) -> None:
+    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}"}
+    result = subprocess.run(
+        [str(BIN / "newsarchive"), "crawl", "http://127.0.0.1:9/"],
+        env={**env, "NEWSARCHIVE_LEASE_TTL": ttl}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: NEWSARCHIVE_LEASE_TTL={ttl!r}: expected a number of seconds from 2 to 86400"
+    ]

@@ -115,6 +115,10 @@ def test_adhoc_site_is_pinned_to_its_host_and_port() -> None:
         ),
         ({"start_urls": ["https://e.com/"], "schedule": "every 5 mins"}, "sites.x.schedule"),
         ({"start_urls": ["https://e.com/"], "max_runtime": "long"}, "sites.x.max_runtime"),
+        (
+            {"start_urls": ["https://e.com/"], "max_runtime": "0s"},
+            "sites.x.max_runtime: expected at least 1s, got '0s'",
+        ),
         ({"start_urls": ["https://e.com/"], "start_url": ["x"]}, "sites.x.start_url: unknown key"),
         ({"start_urls": ["https://e.com:99999/"]}, "sites.x.start_urls"),
         ({"start_urls": ["https://e.com/"], "spider": "no spaces"}, "sites.x.spider"),
@@ -128,7 +132,23 @@ def test_adhoc_site_is_pinned_to_its_host_and_port() -> None:
         ),
         (
             {"start_urls": ["https://e.com/"], "settings": {"NEWSARCHIVE_WORKERS": "two"}},
-            "sites.x.settings.NEWSARCHIVE_WORKERS: expected a number",
+            "sites.x.settings.NEWSARCHIVE_WORKERS: expected a whole number, got 'two'",
+        ),
+        # the project's numbers are ranged: each of these crashed or spun a crawl
+        *(
+            (
+                {"start_urls": ["https://e.com/"], "settings": {name: value}},
+                f"sites.x.settings.{name}: expected {expected}, got {value!r}",
+            )
+            for name, value, expected in (
+                ("NEWSARCHIVE_WORKERS", "1.5", "a whole number"),
+                ("NEWSARCHIVE_WORKERS", -1, "a whole number from 0 to 256"),
+                ("NEWSARCHIVE_FLUSH_SECONDS", 0, "a number from 0.01 to 3600"),
+                ("NEWSARCHIVE_FLUSH_SECONDS", "nan", "a number from 0.01 to 3600"),
+                ("NEWSARCHIVE_PAGE_TIMEOUT", -1, "a number from 0.1 to 86400"),
+                ("NEWSARCHIVE_BATCH_SIZE", "inf", "a whole number"),
+                ("NEWSARCHIVE_BATCH_SIZE", True, "a whole number"),
+            )
         ),
     ],
 )
