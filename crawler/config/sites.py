@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_DEPTH = 3
+# The largest sites file read (thousands of sites take well under a megabyte).
+MAX_SITES_FILE = 16 * 2**20
 # The shortest max_runtime a site may set: "0s" would stop every run as it starts.
 MIN_MAX_RUNTIME = timedelta(seconds=1)
 # The longest a run may take when its site sets no max_runtime (scheduler and workers).
@@ -171,15 +173,22 @@ def load_sites(path: str | Path) -> dict[str, SiteConfig]:
     """Read and validate a sites file; SitesConfigError names the file and the key."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:  # bounded: NEWSARCHIVE_SITES=/dev/zero never ends
+            raw = file.read(MAX_SITES_FILE + 1)
     except FileNotFoundError:
         raise SitesConfigError(f"{path}: no such sites file") from None
     except OSError as exc:
         raise SitesConfigError(f"{path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SITES_FILE:
+        raise SitesConfigError(
+            f"{path}: larger than {MAX_SITES_FILE // 2**20} MiB: not a sites file"
+        )
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SitesConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SitesConfigError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         return parse_sites(data)
     except SitesConfigError as exc:

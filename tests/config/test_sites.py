@@ -183,3 +183,12 @@ def test_targets_resolve_to_sites_or_adhoc_urls() -> None:
         resolve_targets(["nope"], sites)
     with pytest.raises(SitesConfigError, match="no sites file"):
         resolve_targets(["nope"], None)
+
+
+def test_a_sites_file_that_is_no_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SitesConfigError, match=r"^/dev/zero: larger than 16 MiB: not a sites"):
+        load_sites("/dev/zero")  # a bounded read: it would never end
+    nested = tmp_path / "nested.toml"
+    nested.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(SitesConfigError, match=r"nested\.toml: not valid TOML: nested too deeply"):
+        load_sites(nested)
