@@ -16,6 +16,7 @@ from crawler.cli.common import (
     open_archive,
     print_json,
     stdout_is_terminal,
+    terminal_has_color,
 )
 
 
@@ -155,7 +156,7 @@ def diff(
     if not diffs:
         click.echo(f"{header}: no differences in the versioned fields")
         return
-    if not stdout_is_terminal():
+    if not stdout_is_terminal() or not terminal_has_color():
         click.echo(header)
         for d in diffs:
             click.echo(f"--- {d.field}")

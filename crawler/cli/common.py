@@ -170,6 +170,12 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def terminal_has_color() -> bool:
+    """Whether the terminal shows color: not with TERM=dumb or NO_COLOR (https://no-color.org),
+    where a diff's colors would vanish and its changes with them."""
+    return os.environ.get("TERM", "") != "dumb" and not os.environ.get("NO_COLOR")
+
+
 def format_option(*choices: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     default = choices[0]
     return click.option(

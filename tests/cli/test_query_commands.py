@@ -270,3 +270,32 @@ def test_a_reader_that_stops_early_is_not_an_error(demo_db: str, fmt: str) -> No
     process.stdout.close()
     assert process.wait(60) == 0
     assert process.stderr.read() == b""
+
+
+@pytest.mark.parametrize("env", [{"TERM": "dumb"}, {"TERM": "xterm", "NO_COLOR": "1"}])
+def test_a_diff_on_a_terminal_without_color_keeps_its_markers(
+    demo_db: str, env: dict[str, str]
+) -> None:
+    """On a real terminal (a pty) that shows no color, removed and added words must still
+    be told apart: the plain markers, not colors that vanish."""
+    import pty
+
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "--db", demo_db, "diff", STRIKE],
+        stdout=follower, stderr=subprocess.PIPE, timeout=60,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    assert b"[-nine-]{+eight+}" in shown
