@@ -427,7 +427,7 @@ def schedule_status(db_url: str, sites_path: str) -> list[dict[str, Any]]:
     from storage.archive import Archive
 
     sites = load_sites(sites_path)
-    with Archive(db_url) as archive, _stored_jobs(db_url) as store:
+    with Archive(db_url, create=False) as archive, _stored_jobs(db_url) as store:
         jobs = {job.id: job for job in store.get_all_jobs()}
         rows = []
         for name, site in sites.items():
@@ -489,7 +489,7 @@ def trigger_site(db_url: str, sites_path: str, name: str) -> str | None:
         store.update_job(job)
     from storage.archive import Archive
 
-    with Archive(db_url) as archive:
+    with Archive(db_url, create=False) as archive:
         lease = archive.lease(SERVICE_LEASE)
     return lease.holder if lease else None
 
@@ -503,7 +503,9 @@ def _stored_jobs(db_url: str) -> Iterator[Any]:
     from storage.archive import Archive
     from storage.engine import build_engine
 
-    Archive(db_url).close()  # an archive, migrated, before its job table is touched
+    # An archive, migrated, before its job table is touched; a mistyped --db is an
+    # error, not a new archive (list and trigger only read and nudge the service's).
+    Archive(db_url, create=False).close()
     engine = build_engine(db_url)
     store = _job_store(engine)
     store.start(BackgroundScheduler(timezone=UTC), "default")

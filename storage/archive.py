@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -45,7 +46,13 @@ from storage.urls import InvalidURLError, canonicalize_url
 from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
 from storage.writes import SiteCache, latest_content_hashes, write_prepared
 
-__all__ = ["Archive", "ArchiveMissingError", "ArticleNotFoundError", "InvalidFetchError"]
+__all__ = [
+    "Archive",
+    "ArchiveMissingError",
+    "ArticleNotFoundError",
+    "InvalidFetchError",
+    "foreign_sqlite",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +95,10 @@ class Archive:
         # Once the database has answered, a connection it refuses is an outage to ride out
         # (a restart, a failover), not a mistyped --db to report at once.
         self._reachable = False
+        foreign = foreign_sqlite(self.engine)
+        if foreign is not None:
+            self.engine.dispose()
+            raise ArchiveMissingError(f"{foreign}: not an archive, left untouched (check --db)")
         if not create:
             self._require_existing(current=read_only)
         if migrate:
@@ -750,6 +761,33 @@ def _interrupt_if_running(conn: Connection, run_id: int) -> bool:
         )
     )
     return result.rowcount == 1
+
+
+def foreign_sqlite(engine: Engine) -> str | None:
+    """What an existing, non-empty SQLite file holds if it is not an archive; None for an
+    archive, a new or empty file, or another database. Read through a read-only connection
+    of its own, before the engine's first connection switches the file to WAL: a mistyped
+    --db must not change someone else's database."""
+    path = _sqlite_file(engine) if engine.dialect.name == "sqlite" else None
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        probe = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            tables = [
+                row[0]
+                for row in probe.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        return f"{path} is not an SQLite database ({exc})"
+    if not tables or "alembic_version" in tables:
+        return None
+    shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return f"{path} is an SQLite database of something else (tables {shown})"
 
 
 def _sqlite_file(engine: Engine) -> Path | None:
