@@ -306,7 +306,9 @@ class Frontier:
         is found only after the page was fetched when answers come out of order, and the
         depth limit must not then decide which stories a run finds."""
         key = canonical_or_none(page_url)
-        if key is None or page.depth < 2:
+        # Fresh discovery follows links by shape, not by depth: its runs are not planned
+        # again (a tight --max-pages must go to the stories it has found).
+        if key is None or page.depth < 2 or self.fresh:
             return
         if key not in self._planned and len(self._planned) >= MAX_REPLANNED:
             return

@@ -287,7 +287,10 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(tmp_path: Path, sqlite_url
         assert "Traceback" not in done.stderr
     # bad -s values are refused before the broker is asked, as a local crawl refuses them
     for setting, expected in (
-        ("NEWSARCHIVE_WORKERS=some", "-s NEWSARCHIVE_WORKERS: expected a number, got 'some'"),
+        (
+            "NEWSARCHIVE_WORKERS=some",
+            "-s NEWSARCHIVE_WORKERS: expected a whole number, got 'some'",
+        ),
         ("ROBOTSTXT_OBEY=maybe", "-s ROBOTSTXT_OBEY: expected true or false, got 'maybe'"),
     ):
         refused = newsarchive(

@@ -617,8 +617,11 @@ def test_a_shallower_link_is_carried_down_to_the_pages_that_were_cut() -> None:
     assert plan.follow == [(only_there, 3, Priority.OTHER - 3)]
 
 
-def test_pages_planned_again_are_bounded() -> None:
+def test_pages_planned_again_are_bounded_and_only_in_full_discovery() -> None:
     frontier = Frontier("full", 2)
     for n in range(MAX_REPLANNED + 10):
         frontier.links(f"{SITE}/page/{n}/", [f"{SITE}/other/{n}/"], 2, on_listing=False)
     assert frontier.replannable == MAX_REPLANNED
+    fresh = _fresh(max_depth=2)
+    fresh.links(f"{SITE}/about/team/", [f"{SITE}/other/"], 2, on_listing=False)
+    assert fresh.replannable == 0
