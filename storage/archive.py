@@ -19,14 +19,14 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
 from storage import blobs, browse, discovery_memory, leases, run_queue
-from storage.engine import build_engine, writer
+from storage.engine import build_engine, sqlite_uri_path, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFacets, SearchFilters, SearchHit, search, search_facets
 from storage.migrate import current_revision, upgrade
@@ -772,7 +772,7 @@ def foreign_sqlite(engine: Engine) -> str | None:
     if path is None or not path.is_file() or path.stat().st_size == 0:
         return None
     try:
-        probe = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        probe = sqlite3.connect(f"file:{sqlite_uri_path(path)}?mode=ro", uri=True)
         try:
             tables = [
                 row[0]

@@ -82,12 +82,19 @@ def build_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def sqlite_uri_path(path: Path) -> str:
+    """`path` as the path of an SQLite `file:` URI (absolute; `?` `#` `%` escaped)."""
+    return quote(str(path.resolve()))
+
+
 def _sqlite_engine(url: URL, read_only: bool = False) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if read_only and not memory:
         # SQLite's own read-only mode: the file is opened for reading only.
-        path = quote(str(Path(str(url.database)).resolve()))
-        url = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+        url = url.set(
+            database=f"file:{sqlite_uri_path(Path(str(url.database)))}",
+            query={"mode": "ro", "uri": "true"},
+        )
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},

@@ -38,7 +38,7 @@ from crawler.web.security import (
 )
 from storage.archive import Archive, ArticleNotFoundError
 from storage.fulltext import MARK_END, MARK_START
-from storage.json_shapes import dumps
+from storage.json_shapes import dumps, search_hit_json
 from storage.query_syntax import QuerySyntaxError
 
 __all__ = ["build_app"]
@@ -249,8 +249,6 @@ def _newest_matches(archive: Archive, request: Request) -> dict[str, Any]:
         filters = dataclasses.replace(filters, since=recent, date_field="first_seen")
     hits = archive.search(form.q, filters, limit=200)
     newest = sorted(hits, key=lambda h: h.first_seen, reverse=True)[:50]
-    from storage.json_shapes import search_hit_json
-
     return {"query": form.q, "results": [search_hit_json(h) for h in newest]}
 
 
