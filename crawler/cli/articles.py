@@ -107,15 +107,13 @@ def history(ctx: click.Context, ref: str, fmt: str) -> None:
 
         print_json([version_json(v) for v in versions])
         return
-    from rich.table import Table
+    from crawler.cli.tables import OutputTable
 
-    table = Table()
-    for column in ("version", "fetched", "changed", "title", "hash"):
-        table.add_column(column)
+    table = OutputTable(("version", "fetched", "changed", "title", "hash"))
     for v in versions:
         changed = ", ".join(v.changed_fields) if v.version > 1 else "(first)"
         table.add_row(str(v.version), fmt_time(v.fetched_at), changed, v.title, v.content_hash[:12])
-    console().print(table)
+    table.print()
 
 
 @click.command()

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from crawler.cli.common import (
-    console,
     fmt_time,
     format_option,
     handle_errors,
@@ -46,13 +45,11 @@ def stats(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         print_json(data)
         return
-    from rich.table import Table
+    from crawler.cli.tables import Column, OutputTable
 
     raw, stored = data["raw_html_bytes"], data["stored_html_bytes"]
     ratio = f" ({stored / raw:.1%} of {raw:,} raw bytes)" if raw else ""
-    table = Table(show_header=False)
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    table = OutputTable(("what", Column("value", justify="right")), header=False)
     for key in ("articles", "snapshots", "sites", "runs", "duplicate_groups", "blobs"):
         table.add_row(key.replace("_", " "), f"{data[key]:,}")
     table.add_row("stored HTML", f"{stored:,} bytes{ratio}")
@@ -70,7 +67,7 @@ def stats(ctx: click.Context, fmt: str) -> None:
         )
     for site, flags in data["flags"].items():
         table.add_row(f"  ⚠ {site}", "; ".join(flags))
-    console().print(table)
+    table.print()
 
 
 @click.command()
@@ -96,14 +93,16 @@ def runs(ctx: click.Context, site: str | None, limit: int, status: str | None, f
     if not found:
         click.echo("no runs recorded", err=True)
         return
-    from rich.table import Table
+    from crawler.cli.tables import Column, OutputTable
 
-    table = Table()
-    table.add_column("id", no_wrap=True)
-    table.add_column("site", overflow="ellipsis", max_width=18)
-    for column in ("status", "started", "took", "worker"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("counters", ratio=1)
+    table = OutputTable(
+        (
+            Column("id", no_wrap=True),
+            Column("site", max_width=18),
+            *(Column(name, no_wrap=True) for name in ("status", "started", "took", "worker")),
+            Column("counters", ratio=1),
+        )
+    )
     for r in found:
         counters = _run_summary(r.counters)
         took = (
@@ -116,12 +115,12 @@ def runs(ctx: click.Context, site: str | None, limit: int, status: str | None, f
             str(r.id),
             r.site,
             f"{r.status}\n{r.trigger}{attempt}",
-            r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
+            fmt_time(r.started_at),
             took,
             r.worker or "-",
             "; ".join(filter(None, [counters, r.error or ""])),
         )
-    console().print(table)
+    table.print()
 
 
 _SUMMARY_KEYS = (

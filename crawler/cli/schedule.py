@@ -10,7 +10,6 @@ import click
 
 from crawler.cli.common import (
     DURATION,
-    console,
     fail,
     fmt_time,
     format_option,
@@ -101,11 +100,9 @@ def schedule_list(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         print_json(rows)
         return
-    from rich.table import Table
+    from crawler.cli.tables import OutputTable
 
-    table = Table()
-    for column in ("site", "schedule", "next run", "last run", "status", "flags"):
-        table.add_column(column)
+    table = OutputTable(("site", "schedule", "next run", "last run", "status", "flags"))
     for row in rows:
         status = row["last_status"] or "-"
         active = row["active_run"]
@@ -123,7 +120,7 @@ def schedule_list(ctx: click.Context, fmt: str) -> None:
             status,
             ", ".join(row["flags"]) or "-",
         )
-    console().print(table)
+    table.print()
 
 
 @schedule.command("trigger")

@@ -10,7 +10,6 @@ import click
 from crawler.cli.common import (
     MOMENT,
     OFFSET,
-    console,
     fmt_time,
     format_option,
     handle_errors,
@@ -79,18 +78,24 @@ def search(
     if not hits:
         click.echo("no results", err=True)
         return
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_lines=True)
-    for column in ("id", "published", "site", "title / snippet", "score"):
-        table.add_column(column)
+    from crawler.cli.tables import OutputTable
+
+    table = OutputTable(("id", "published", "site", "title / snippet", "score"), lines=True)
+    if not table.for_terminal:  # a column each, for cut and awk
+        table = OutputTable(("id", "published", "site", "title", "snippet", "url", "score"))
     for h in hits:
+        if not table.for_terminal:
+            snippet = _marked(h.snippet).plain
+            row = (h.title, snippet, h.url)
+            table.add_row(str(h.article_id), fmt_time(h.published), h.site, *row, f"{h.score:.3g}")
+            continue
         cell = Text(h.title + "\n", style="bold")
         cell.append_text(_marked(h.snippet))
         cell.append("\n" + h.url, style="dim")
         table.add_row(str(h.article_id), fmt_time(h.published), h.site, cell, f"{h.score:.3g}")
-    console().print(table)
+    table.print()
 
 
 def _marked(snippet: str) -> Any:

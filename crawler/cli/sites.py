@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import console, format_option, load_sites_file, print_json
+from crawler.cli.common import format_option, load_sites_file, print_json
 from crawler.config.timespec import format_duration
 
 
@@ -38,12 +38,11 @@ def sites_command(ctx: click.Context, fmt: str) -> None:
     if not configs:
         click.echo("no sites configured", err=True)
         return
-    from rich.table import Table
+    from crawler.cli.tables import OutputTable
 
-    table = Table()
-    for column in ("site", "start URLs", "feeds", "sitemaps", "depth", "since", "schedule"):
-        table.add_column(column)
-    table.add_column("spider")
+    table = OutputTable(
+        ("site", "start URLs", "feeds", "sitemaps", "depth", "since", "schedule", "spider")
+    )
     for c in configs.values():
         table.add_row(
             c.name,
@@ -55,4 +54,4 @@ def sites_command(ctx: click.Context, fmt: str) -> None:
             c.schedule or "-",
             c.spider,
         )
-    console().print(table)
+    table.print()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crawler import speedups
+from crawler.config.environment import settings_from_environment
 from crawler.config.sites import SiteConfig, SitesConfigError, check_setting_value
 from crawler.keys import Setting, Stat
 
@@ -49,6 +50,9 @@ def build_settings(
 
     settings = Settings()
     settings.setmodule("crawler.runtime.settings", priority="project")
+    # The environment is the weakest source: a site's settings and -s win over it.
+    for name, value in settings_from_environment().items():
+        settings.set(name, value, priority="project")
     settings.set(Setting.DB, db_url, priority="cmdline")
     if sites_path:
         settings.set(Setting.SITES, sites_path, priority="cmdline")

@@ -282,15 +282,20 @@ def pool_from_settings(settings: Any) -> ExtractionPool:
 def pool_for_overrides(overrides: Mapping[str, str]) -> ExtractionPool | None:
     """The pool `newsarchive crawl` will use, known before Scrapy's settings are loaded.
 
-    The pool's settings are the project defaults and `-s` (a site's own `settings` cannot
-    size a pool its command shares), so the CLI can start a worker first thing. None when
-    a value does not parse: the settings check then reports it, naming the key.
+    The pool's settings are the project defaults, the environment and `-s` (a site's own
+    `settings` cannot size a pool its command shares), so the CLI can start a worker
+    first thing. None when a value does not parse: the settings check then reports it,
+    naming the key.
     """
+
+    def value(name: str, default: float) -> str:
+        return overrides.get(name) or os.environ.get(name, "").strip() or str(default)
+
     try:
         return ExtractionPool(
-            int(overrides.get(Setting.WORKERS, DEFAULT_WORKERS)),
-            float(overrides.get(Setting.PAGE_TIMEOUT, DEFAULT_PAGE_TIMEOUT)),
-            int(overrides.get(Setting.WORKER_MEMORY, DEFAULT_WORKER_MEMORY_MB)),
+            int(value(Setting.WORKERS, DEFAULT_WORKERS)),
+            float(value(Setting.PAGE_TIMEOUT, DEFAULT_PAGE_TIMEOUT)),
+            int(value(Setting.WORKER_MEMORY, DEFAULT_WORKER_MEMORY_MB)),
         )
     except ValueError:
         return None

@@ -31,8 +31,10 @@ def sites_file(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def newsarchive(tmp_path: Path, *args: str, sites: Path | None = None):
-    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}"}
+def newsarchive(
+    tmp_path: Path, *args: str, sites: Path | None = None, env: dict[str, str] | None = None
+):
+    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}", **(env or {})}
     if sites is not None:
         env["NEWSARCHIVE_SITES"] = str(sites)
     return subprocess.run(
@@ -159,6 +161,44 @@ def test_command_line_settings_beat_site_settings(demo: SiteServer, tmp_path: Pa
         )
     )
     assert run["counters"]["pages_fetched"] == 2
+
+
+def test_settings_in_the_environment_are_the_weakest_source(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    """docs/crawling.md: a NEWSARCHIVE_* setting may come from the environment; a site's
+    own settings and -s win over it."""
+    env_pages = {"NEWSARCHIVE_MAX_PAGES": "2"}
+    sites = sites_file(tmp_path, f'[sites.plain]\nstart_urls = ["{demo.url}/"]\n'
+                       f'[sites.own]\nstart_urls = ["{demo.url}/"]\n'
+                       "settings = { NEWSARCHIVE_MAX_PAGES = 3 }\n")  # fmt: skip
+
+    def crawl(*args: str) -> dict:
+        return crawl_json(
+            newsarchive(tmp_path, "crawl", *args, *FAST, "--format", "json", sites=sites,
+                        env=env_pages)
+        )  # fmt: skip
+
+    assert crawl("plain")["counters"]["pages_fetched"] == 2
+    assert crawl("own")["counters"]["pages_fetched"] == 3
+    assert crawl("plain", "-s", "NEWSARCHIVE_MAX_PAGES=4")["counters"]["pages_fetched"] == 4
+
+
+@pytest.mark.parametrize("command", ["newsarchive", "scrapy"])
+def test_a_bad_setting_in_the_environment_is_one_line(tmp_path: Path, command: str) -> None:
+    sites = sites_file(tmp_path, '[sites.demo]\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    env = {**os.environ, "NEWSARCHIVE_WORKERS": "1.5", "NEWSARCHIVE_SITES": str(sites),
+           "NEWSARCHIVE_DB": f"sqlite:///{tmp_path / 'a.db'}"}  # fmt: skip
+    argv = {
+        "newsarchive": [str(BIN / "newsarchive"), "crawl", "demo"],
+        "scrapy": [str(BIN / "scrapy"), "crawl", "news", "-a", "site=demo"],
+    }[command]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: environment variable NEWSARCHIVE_WORKERS: expected a whole number, got '1.5'\n"
+    )
+    assert not (tmp_path / "a.db").exists()
 
 
 def test_since_skips_old_feed_and_sitemap_items(demo: SiteServer, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -278,13 +279,19 @@ def test_a_diff_on_a_terminal_without_color_keeps_its_markers(
 ) -> None:
     """On a real terminal (a pty) that shows no color, removed and added words must still
     be told apart: the plain markers, not colors that vanish."""
+    shown = on_a_terminal(demo_db, ["diff", STRIKE], env)
+    assert b"[-nine-]{+eight+}" in shown
+
+
+def on_a_terminal(db: str, args: list[str], env: dict[str, str]) -> bytes:
+    """What a command shows on a real terminal (a pty as its stdout)."""
     import pty
 
     leader, follower = pty.openpty()
     done = subprocess.run(
-        [sys.executable, "-m", "crawler", "--db", demo_db, "diff", STRIKE],
+        [sys.executable, "-m", "crawler", "--db", db, *args],
         stdout=follower, stderr=subprocess.PIPE, timeout=60,
-        env={**os.environ, **env},
+        env={**os.environ, "COLUMNS": "100", **env},
     )  # fmt: skip
     os.close(follower)
     shown = b""
@@ -298,4 +305,51 @@ def test_a_diff_on_a_terminal_without_color_keeps_its_markers(
         shown += chunk
     os.close(leader)
     assert done.returncode == 0, done.stderr
-    assert b"[-nine-]{+eight+}" in shown
+    return shown
+
+
+UTC_TIME = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC"
+
+
+def test_tables_in_a_pipe_are_tab_separated_and_whole(demo_db: str) -> None:
+    """`runs | grep`, `search ... | cut -f6`: one line per row, a tab between cells, nothing
+    cut to fit a width, times in UTC with their year."""
+    long_title = "A headline far longer than any terminal is wide " * 4
+    with Archive(demo_db) as archive:
+        eastern = timezone(timedelta(hours=-5))
+        article = ExtractedArticle(
+            title=long_title.strip(),
+            text="library words " * 50,
+            published=datetime(2026, 11, 30, 23, 30, tzinfo=eastern),
+        )
+        archive.record_fetch(fetch("https://long.example/story", article))
+    code, out, _ = run(demo_db, "search", "library")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split("\t") == ["id", "published", "site", "title", "snippet", "url", "score"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert all(len(row) == 7 for row in rows) and len(rows) >= 2
+    (long_row,) = [row for row in rows if row[5] == "https://long.example/story"]
+    assert long_row[3] == long_title.strip()
+    assert long_row[1] == "2026-12-01 04:30 UTC"
+    assert "<mark>" not in out and "…" not in long_row[3]
+    code, out, _ = run(demo_db, "history", STRIKE)
+    assert code == 0
+    header, *versions = [line.split("\t") for line in out.splitlines()]
+    assert header == ["version", "fetched", "changed", "title", "hash"]
+    assert [v[0] for v in versions] == ["1", "2", "3"]
+    assert all(re.fullmatch(UTC_TIME, v[1]) for v in versions)
+    code, out, _ = run(demo_db, "runs")
+    assert code == 0
+    header, *runs = [line.split("\t") for line in out.splitlines()]
+    assert header == ["id", "site", "status", "started", "took", "worker", "counters"]
+    assert all(len(r) == 7 and re.fullmatch(UTC_TIME, r[3]) for r in runs)
+    assert {r[2] for r in runs} == {"succeeded manual"}
+    _, out, _ = run(demo_db, "stats")
+    assert "articles\t5" in out.splitlines()
+
+
+def test_tables_on_a_terminal_are_drawn(demo_db: str) -> None:
+    shown = on_a_terminal(demo_db, ["runs"], {"TERM": "xterm"}).decode()
+    assert "┏━━" in shown and "┃" in shown and "\t" not in shown
+    assert re.search(UTC_TIME.replace(" UTC", ""), shown)
