@@ -15,7 +15,7 @@ from crawler.cli.common import (
     open_archive,
     stdout_is_terminal,
 )
-from crawler.running.exit_codes import EXIT_USAGE
+from crawler.running.exit_codes import EXIT_FAILURE, EXIT_USAGE
 
 
 @click.command()
@@ -42,27 +42,34 @@ def export(
     since: datetime | None,
     output: str | None,
 ) -> None:
-    """Stream the archive as JSON Lines, CSV, Parquet or WARC."""
+    """Stream the archive as JSON Lines, CSV, Parquet or WARC.
+
+    With --output the file appears only once it is complete: an export that fails (a full
+    disk) leaves no partial file and an earlier file of that name as it was.
+    """
     from storage.export import export as run_export
 
     binary = fmt in ("parquet", "warc")
     if output is None and binary and stdout_is_terminal():
         fail(f"{fmt} is binary: use --output FILE or redirect stdout", EXIT_USAGE)
+    from crawler.cli.output_file import write_whole
+
+    def write(out: IO[bytes]) -> int:
+        return run_export(archive, fmt, out, all_versions=all_versions, site=site, since=since)
+
     with open_archive(ctx) as archive:
         if output is None:
-            count = run_export(
-                archive, fmt, sys.stdout.buffer, all_versions=all_versions, site=site, since=since
-            )
-            sys.stdout.buffer.flush()
-        else:
-            out: IO[bytes]
             try:
-                out = open(output, "wb")  # noqa: SIM115 - closed below; errors reported first
+                count = write(sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:  # a full disk behind a redirection
+                fail(f"cannot write standard output: {exc.strerror}", EXIT_FAILURE)
+        else:
+            try:
+                count = write_whole(output, write)
             except OSError as exc:
-                fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
-            with out:
-                count = run_export(
-                    archive, fmt, out, all_versions=all_versions, site=site, since=since
-                )
+                fail(f"cannot write {output}: {exc.strerror}; nothing was written", EXIT_FAILURE)
     unit = "versions" if all_versions else "articles"
     click.echo(f"exported {count} {unit} as {fmt}", err=True)

@@ -353,3 +353,49 @@ def test_tables_on_a_terminal_are_drawn(demo_db: str) -> None:
     shown = on_a_terminal(demo_db, ["runs"], {"TERM": "xterm"}).decode()
     assert "┏━━" in shown and "┃" in shown and "\t" not in shown
     assert re.search(UTC_TIME.replace(" UTC", ""), shown)
+
+
+def _limit_file_size() -> None:
+    import resource
+
+    # Above SQLite's shared-memory file, below the export: a full disk, for this process.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_an_export_cut_short_leaves_no_partial_file(demo_db: str, tmp_path: Path) -> None:
+    """A full disk (here a file-size limit) mid-export: one line, exit 1, the earlier file
+    of that name unchanged and no partial file beside it."""
+    big = ExtractedArticle(title="A long one", text="harbor words " * 100_000)
+    with Archive(demo_db) as archive:
+        archive.record_fetch(fetch("https://big.example/1", big))
+    target = tmp_path / "out" / "archive.jsonl"
+    target.parent.mkdir()
+    target.write_text("the export of last week\n")
+    target.chmod(0o640)
+    argv = [sys.executable, "-m", "crawler", "--db", demo_db, "export", "-o", str(target)]
+    failed = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, preexec_fn=_limit_file_size
+    )
+    assert failed.returncode == 1
+    assert failed.stderr == (f"error: cannot write {target}: File too large; nothing was written\n")
+    assert target.read_text() == "the export of last week\n"
+    assert [p.name for p in target.parent.iterdir()] == ["archive.jsonl"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(target.read_text().splitlines()) == 5
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in target.parent.iterdir()] == ["archive.jsonl"]
+
+
+@pytest.mark.parametrize("where", ["-o", "stdout"])
+def test_an_export_to_a_full_device_is_one_line(demo_db: str, where: str) -> None:
+    argv = [sys.executable, "-m", "crawler", "--db", demo_db, "export"]
+    with open("/dev/full", "wb") as full:
+        if where == "-o":
+            result = subprocess.run([*argv, "-o", "/dev/full"], capture_output=True, timeout=60)
+        else:
+            result = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 1
+    name = "/dev/full" if where == "-o" else "standard output"
+    assert result.stderr.decode().startswith(f"error: cannot write {name}: No space left on device")
+    assert result.stderr.count(b"\n") == 1
