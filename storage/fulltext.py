@@ -1,6 +1,8 @@
-"""Full-text index of each article's latest snapshot, and ranked search over it.
+"""Full-text index of the archive, and ranked search over each article's latest snapshot.
 
-SQLite: an external-content FTS5 table over `snapshots` (text stored once), bm25 ranking
+SQLite: an external-content FTS5 table over every row of `snapshots` (text stored once;
+exactly what FTS5's `rebuild` makes, and spelled `content="snapshots"` so Datasette and
+sqlite-utils find it), searched joined to each article's latest snapshot; bm25 ranking
 with the title weighted 10x, FTS5 snippets. PostgreSQL: a weighted `tsvector` on `articles`
 (GIN index) built with the article's language configuration plus `simple` (so exact words
 match in every language and stems match in the article's own), `ts_rank`, `ts_headline`.
@@ -112,10 +114,6 @@ def pg_config(language: str | None) -> str:
 # so only documents in other languages need a second, unstemmed copy of their words.
 _QUERIED_ALWAYS = ("simple", "english")
 
-_FTS5_DELETE = text(
-    "INSERT INTO snapshot_fts(snapshot_fts, rowid, title, text, authors) "
-    "SELECT 'delete', id, title, text, authors FROM snapshots WHERE id = :id"
-)
 _FTS5_INSERT = text(
     "INSERT INTO snapshot_fts(rowid, title, text, authors) "
     "SELECT id, title, text, authors FROM snapshots WHERE id = :id"
@@ -148,10 +146,12 @@ _PG_UPDATE_DOUBLE = _pg_vector_sql("german")
 def index_snapshot(
     conn: Connection, article_id: int, new_id: int, old_id: int | None, language: str | None
 ) -> None:
-    """Make the article's index entry describe snapshot `new_id` instead of `old_id`."""
+    """Index snapshot `new_id`, the article's latest now instead of `old_id`.
+
+    SQLite indexes every snapshot (searches join the latest), so `old_id` stays indexed;
+    PostgreSQL keeps one vector per article, rewritten.
+    """
     if conn.dialect.name == "sqlite":
-        if old_id is not None:
-            conn.execute(_FTS5_DELETE, {"id": old_id})
         conn.execute(_FTS5_INSERT, {"id": new_id})
         return
     config = pg_config(language)
@@ -281,25 +281,41 @@ def _typed(sql: str, params: dict[str, Any]) -> Any:
     return statement.bindparams(*binds) if binds else statement
 
 
-def _sqlite_search_sql(extra: str, collapse: bool) -> str:
+# From FTS5's matches to the latest snapshots among them and their articles and sites.
+# CROSS JOIN keeps the matches the outer loop: with a site filter and the latest-snapshot
+# condition, SQLite otherwise chose to walk the site's articles and look each one up in
+# FTS5, ten to twenty times slower (docs/benchmarks.md, "Figures behind choices").
+_SQLITE_LATEST = (
+    "CROSS JOIN snapshots s ON s.id = {matches}.sid "
+    "CROSS JOIN articles a ON a.id = s.article_id AND a.latest_snapshot_id = s.id "
+    "CROSS JOIN sites si ON si.id = a.site_id"
+)
+
+# The fast path ranks inside FTS5 and keeps this many candidates per result wanted: the
+# index holds old versions too, which the join to the latest snapshots drops.
+_CANDIDATES_PER_HIT = 2
+_MIN_EXTRA_CANDIDATES = 100
+
+
+def _sqlite_search_sql(extra: str, collapse: bool, *, fast: bool) -> str:
     """Rank, filter and paginate first; snippets (which re-read documents) only for the page.
 
-    The common case (no filters, no collapsing) lets FTS5 rank and cut to the page on its
-    own before anything is joined, which for a word found in every article is several times
-    faster than joining every match first (docs/benchmarks.md, "Figures behind choices in
-    the code").
+    The fast path (no filters, no collapsing) lets FTS5 rank and cut to the best
+    `:candidates` on its own before anything is joined, which for a word found in every
+    article is several times faster than joining every match first (docs/benchmarks.md,
+    "Figures behind choices in the code"). Its rows carry how many candidates there were,
+    so the caller can tell a short page that is the end of the results from one that the
+    old versions among the candidates cut short (then it asks the full path).
     """
     bm25 = "bm25(snapshot_fts, 10.0, 1.0, 3.0)"
-    joins = (
-        "JOIN snapshots s ON s.id = ranked.sid "
-        "JOIN articles a ON a.id = s.article_id JOIN sites si ON si.id = a.site_id"
-    )
-    if not extra and not collapse:
+    joins = _SQLITE_LATEST.format(matches="ranked")
+    if fast:
         page = (
             f"ranked AS (SELECT rowid AS sid, {bm25} AS rank FROM snapshot_fts "
-            "WHERE snapshot_fts MATCH :match ORDER BY rank LIMIT :limit OFFSET :offset), "
-            f"page AS (SELECT {_COLUMNS}, ranked.sid AS sid, ranked.rank AS rank "
-            f"FROM ranked {joins})"
+            "WHERE snapshot_fts MATCH :match ORDER BY rank LIMIT :candidates), "
+            f"page AS (SELECT {_COLUMNS}, ranked.sid AS sid, ranked.rank AS rank, "
+            "(SELECT count(*) FROM ranked) AS candidates "
+            f"FROM ranked {joins} ORDER BY ranked.rank, a.id LIMIT :limit OFFSET :offset)"
         )
     else:
         partition = "a.duplicate_group" if collapse else "a.id"
@@ -326,6 +342,23 @@ def _sqlite_search_sql(extra: str, collapse: bool) -> str:
     )
 
 
+def _sqlite_search(
+    conn: Connection, params: dict[str, Any], extra: str, collapse: bool
+) -> list[SearchHit]:
+    if not extra and not collapse:
+        wanted = params["offset"] + params["limit"]
+        candidates = max(wanted * _CANDIDATES_PER_HIT, wanted + _MIN_EXTRA_CANDIDATES)
+        fast = {**params, "candidates": candidates}
+        sql = _sqlite_search_sql(extra, collapse, fast=True)
+        rows = conn.execute(_typed(sql, fast), fast).mappings().all()
+        # A full page, or every match was a candidate: the page is right as it is.
+        if len(rows) == params["limit"] or (rows and rows[0]["candidates"] < candidates):
+            return [_hit(row, -float(row["rank"])) for row in rows]
+    sql = _sqlite_search_sql(extra, collapse, fast=False)
+    rows = conn.execute(_typed(sql, params), params).mappings().all()
+    return [_hit(row, -float(row["rank"])) for row in rows]
+
+
 def search(
     conn: Connection,
     query: str,
@@ -343,9 +376,7 @@ def search(
     extra = "".join(f" AND {w}" for w in where)
     if conn.dialect.name == "sqlite":
         params["match"] = render_fts5(parsed)
-        sql = _sqlite_search_sql(extra, collapse_duplicates)
-        rows = conn.execute(_typed(sql, params), params).mappings().all()
-        return [_hit(row, -float(row["rank"])) for row in rows]
+        return _sqlite_search(conn, params, extra, collapse_duplicates)
 
     partition = "a.duplicate_group" if collapse_duplicates else "a.id"
     builder = _PgQuery(_pg_configs(filters))
@@ -448,8 +479,7 @@ def search_facets(
         matches = (
             "SELECT si.name AS site, s.language AS language FROM "
             "(SELECT rowid AS sid FROM snapshot_fts WHERE snapshot_fts MATCH :match) AS m "
-            "JOIN snapshots s ON s.id = m.sid JOIN articles a ON a.id = s.article_id "
-            f"JOIN sites si ON si.id = a.site_id WHERE 1 = 1{extra} LIMIT :cap"
+            f"{_SQLITE_LATEST.format(matches='m')} WHERE 1 = 1{extra} LIMIT :cap"
         )
     else:
         builder = _PgQuery(_pg_configs(filters))

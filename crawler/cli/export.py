@@ -52,7 +52,7 @@ def export(
     binary = fmt in ("parquet", "warc")
     if output is None and binary and stdout_is_terminal():
         fail(f"{fmt} is binary: use --output FILE or redirect stdout", EXIT_USAGE)
-    from crawler.cli.output_file import write_whole
+    from crawler.cli.output_file import CannotCreateError, write_whole
 
     def write(out: IO[bytes]) -> int:
         return run_export(archive, fmt, out, all_versions=all_versions, site=site, since=since)
@@ -69,6 +69,8 @@ def export(
         else:
             try:
                 count = write_whole(output, write)
+            except CannotCreateError as exc:
+                fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
             except OSError as exc:
                 fail(f"cannot write {output}: {exc.strerror}; nothing was written", EXIT_FAILURE)
     unit = "versions" if all_versions else "articles"

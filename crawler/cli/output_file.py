@@ -18,25 +18,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
-__all__ = ["write_whole"]
+__all__ = ["CannotCreateError", "write_whole"]
 
 T = TypeVar("T")
+
+
+class CannotCreateError(OSError):
+    """The file could not even be created (no such directory, no permission): a mistake
+    in the command, where a failure while writing (a full disk) is not."""
 
 
 def write_whole(target: str | os.PathLike[str], write: Callable[[IO[bytes]], T]) -> T:
     """Call `write` with a binary file that becomes `target` only if it returns normally.
 
-    OSError (with the target's name in `filename`) when the file cannot be written.
+    CannotCreateError when the file cannot be created at all; the OSError of the failure
+    otherwise (a full disk), the target then as it was.
     """
     path = Path(target)
     try:
-        mode = path.stat().st_mode
+        mode: int | None = path.stat().st_mode
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        with open(path, "wb") as special:
+        with _created(lambda: open(path, "wb"), path) as special:
             return write(special)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    handle, temporary = _created(
+        lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent), path
+    )
     try:
         with os.fdopen(handle, "wb") as out:
             result = write(out)
@@ -48,6 +56,13 @@ def write_whole(target: str | os.PathLike[str], write: Callable[[IO[bytes]], T])
         Path(temporary).unlink(missing_ok=True)
         raise
     return result
+
+
+def _created(create: Callable[[], T], path: Path) -> T:
+    try:
+        return create()
+    except OSError as exc:
+        raise CannotCreateError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def _new_file_mode() -> int:

@@ -109,12 +109,8 @@ def test_a_database_with_tables_of_its_own_is_migrated_by_alembic(tmp_path: Path
 
 def test_queued_runs_migrate_down_and_up_again(db_url: str) -> None:
     """0004 (queued runs) downgrades to 0003, dropping queued runs, and upgrades again."""
-    from alembic import command
-    from alembic.config import Config
-
     from storage import Archive
-    from storage.engine import writer
-    from storage.migrate import script_location
+    from tests.storage.downgrades import downgrade
 
     with Archive(db_url) as archive:
         archive.queue_run("demo", "scheduled", {"site": "demo"})
@@ -122,11 +118,7 @@ def test_queued_runs_migrate_down_and_up_again(db_url: str) -> None:
         archive.finish_run(finished, "succeeded", {})
     engine = build_engine(db_url)
     try:
-        config = Config()
-        config.set_main_option("script_location", script_location())
-        with writer(engine).begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0003")
+        downgrade(engine, "0003")
         with engine.connect() as conn:
             assert (
                 conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
