@@ -110,6 +110,8 @@ class Setting:
     TRIGGER: Final = "NEWSARCHIVE_TRIGGER"
     # A queued run this crawl has claimed: its row is used instead of a new one.
     RUN_ID: Final = "NEWSARCHIVE_RUN_ID"
+    # False: fetch and analyse, write nothing to the archive (`scrapy parse`).
+    RECORD: Final = "NEWSARCHIVE_RECORD"
     WORKERS: Final = "NEWSARCHIVE_WORKERS"
     PAGE_TIMEOUT: Final = "NEWSARCHIVE_PAGE_TIMEOUT"
     WORKER_MEMORY: Final = "NEWSARCHIVE_WORKER_MEMORY"

@@ -176,7 +176,7 @@ class ArchiveSpider(scrapy.Spider):
         for line in self.frontier.describe_shapes()[:40]:
             log.info("shape %s", line)
         db = self.settings.get(Setting.DB)
-        if not db:
+        if not db or not self.settings.getbool(Setting.RECORD):
             return
         try:
             await save_frontier(db, self.site.name, self.frontier, complete=reason == "finished")
@@ -434,6 +434,10 @@ class ArchiveSpider(scrapy.Spider):
         self._count_failure(failure)
 
     # ------------------------------------------------------------------ pages
+
+    def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """Scrapy's default callback (`scrapy parse URL` without --callback): a page."""
+        return self.parse_page(response)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         self._count(Counter.PAGES_FETCHED)

@@ -17,7 +17,7 @@ from scrapy import signals
 
 from crawler.keys import Counter, Setting, Stat, stat
 from crawler.runtime.counters import SUCCESS_REASONS, collect_counters, run_status
-from crawler.runtime.items import ArchivedFetch
+from crawler.runtime.items import NOT_MODIFIED, ArchivedFetch, feed_item
 from storage.records import Outcome
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class ArchivePipeline:
         flush_seconds: float,
         trigger: str,
         claimed_run: int | None = None,
+        record: bool = True,
     ) -> None:
         self.crawler = crawler
         self.db_url = db_url
@@ -55,6 +56,7 @@ class ArchivePipeline:
         self.flush_seconds = flush_seconds
         self.trigger = trigger
         self.claimed_run = claimed_run
+        self.record = record
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.failure: str | None = None
@@ -75,6 +77,7 @@ class ArchivePipeline:
             flush_seconds=settings.getfloat(Setting.FLUSH_SECONDS),
             trigger=settings.get(Setting.TRIGGER),
             claimed_run=settings.getint(Setting.RUN_ID) or None,
+            record=settings.getbool(Setting.RECORD),
         )
 
     @property
@@ -89,7 +92,7 @@ class ArchivePipeline:
         from storage.engine import describe_error
 
         site = getattr(self.crawler.spider, "site", None)
-        if site is None:
+        if site is None or not self.record:
             return
         try:
             self.archive = await asyncio.to_thread(Archive, self.db_url)
@@ -122,11 +125,13 @@ class ArchivePipeline:
                 await self._flush()
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArchivedFetch) or self.archive is None:
+        if not isinstance(item, ArchivedFetch):
             return item
+        if self.archive is None:  # not recording (scrapy parse)
+            return _for_feeds(item)
         if self.failure is not None:
             self._stats.inc_value(stat(Counter.error("not_written")))
-            return item
+            return _for_feeds(item)
         prepared = item.prepared
         prepared.record = dataclasses.replace(prepared.record, run_id=self.run_id)
         self._pending.append(prepared)
@@ -134,7 +139,7 @@ class ArchivePipeline:
             # Awaiting the write here is the back-pressure: a slow database slows the
             # crawl instead of piling fetches up in memory.
             await self._flush()
-        return item
+        return _for_feeds(item)
 
     async def _flush(self) -> None:
         async with self._lock:
@@ -246,3 +251,14 @@ def _nothing(counters: dict[str, Any]) -> str:
         "no page could be fetched: every request was refused (off the site, robots.txt, "
         "deny rules; see skipped)"
     )
+
+
+def _for_feeds(item: ArchivedFetch) -> dict[str, Any]:
+    """What Scrapy's feed exports (`-o items.jsonl`) and item signals get: the article as
+    a JSON-ready dict; a 304 check, which holds no article, goes no further."""
+    from scrapy.exceptions import DropItem
+
+    article = feed_item(item)
+    if article is None:
+        raise DropItem(NOT_MODIFIED, log_level="DEBUG")  # routine, not a WARNING
+    return article

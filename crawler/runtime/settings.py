@@ -116,6 +116,9 @@ NEWSARCHIVE_DB = os.environ.get(Env.DB, "sqlite:///archive.db")
 NEWSARCHIVE_SITES = os.environ.get(Env.SITES, "sites.toml")
 NEWSARCHIVE_TRIGGER = "manual"
 NEWSARCHIVE_RUN_ID = 0
+# False: pages are fetched and analysed but nothing is written to the archive, no run,
+# no discovery memory (set by `scrapy parse`, a look at what the spider would do).
+NEWSARCHIVE_RECORD = True
 # Extraction worker processes (0 = one per core) and the time one page may take.
 NEWSARCHIVE_WORKERS = _workers.DEFAULT_WORKERS
 NEWSARCHIVE_PAGE_TIMEOUT = _workers.DEFAULT_PAGE_TIMEOUT

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -627,3 +628,60 @@ def test_a_lease_time_to_live_out_of_range_is_one_line(tmp_path: Path, ttl: str)
     assert result.stderr.strip().splitlines() == [
         f"error: NEWSARCHIVE_LEASE_TTL={ttl!r}: expected a number of seconds from 2 to 86400"
     ]
+
+
+def _scrapy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "scrapy"), *args, *FAST,
+         "-s", f"NEWSARCHIVE_DB=sqlite:///{tmp_path / 'a.db'}", "-s", "LOG_LEVEL=WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_scrapy_crawl_writes_the_archived_articles_as_a_feed(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    """`scrapy crawl news -o items.jsonl`: every archived article, JSON-ready, with the
+    export's keys; 304 checks of a recrawl are not articles and are left out."""
+    from crawler.runtime.items import FEED_KEYS
+
+    feed = tmp_path / "items.jsonl"
+    done = _scrapy(tmp_path, "crawl", "news", "-a", f"site={demo.url}/", "-o", str(feed))
+    assert done.returncode == 0, done.stderr[-2000:]
+    items = [json.loads(line) for line in feed.read_text().splitlines()]
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}") as archive:
+        rows = archive.iter_snapshot_rows(all_versions=False, site=None, since=None)
+        archived = {row["canonical_url"]: row for row in rows}
+    assert len(items) == len(archived) == len(STORY_PATHS[1])
+    for item in items:
+        assert tuple(item) == FEED_KEYS
+        row = archived[item["canonical_url"]]
+        assert (item["title"], item["text"], item["authors"]) == (
+            row["title"],
+            row["text"],
+            list(row["authors"]),
+        )
+        assert item["published"] == row["published"].isoformat()
+        assert item["content_hash"] == row["content_hash"]
+        assert item["http_status"] == 200 and item["site"] == demo.url.removeprefix("http://")
+    again = tmp_path / "again.jsonl"
+    done = _scrapy(tmp_path, "crawl", "news", "-a", f"site={demo.url}/", "-o", str(again))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not again.exists() or again.read_text() == ""
+    assert "Dropped" not in done.stderr
+
+
+def test_scrapy_parse_shows_the_article_and_records_nothing(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    story = demo.url + sorted(STORY_PATHS[1])[0]
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}"):
+        pass  # an archive to look at afterwards
+    done = _scrapy(tmp_path, "parse", story, "--spider", "news", "-a", f"site={demo.url}/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'title':" in done.stdout and "'text':" in done.stdout
+    assert "b'" not in done.stdout  # no raw bytes, no zstd copy
+    db = tmp_path / "a.db"
+    with sqlite3.connect(db) as conn:
+        for table in ("crawl_runs", "articles", "site_url_shapes", "site_url_verdicts"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table

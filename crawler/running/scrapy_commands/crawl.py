@@ -23,14 +23,14 @@ from crawler.config.sites import SitesConfigError
 from crawler.running.exit_codes import EXIT_USAGE
 from spiders.base import ArchiveSpider
 
-__all__ = ["Command"]
+__all__ = ["Command", "apply_environment"]
 
 
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         if self.settings is not None:
-            _settings_from_environment(self.settings)
+            apply_environment(self.settings)
         if len(args) != 1 or self.settings is None:
             return  # Scrapy reports a missing or extra spider name itself
         try:
@@ -45,7 +45,7 @@ class Command(ScrapyCrawlCommand):
             _refuse(exc)
 
 
-def _settings_from_environment(settings: Settings) -> None:
+def apply_environment(settings: Settings) -> None:
     """As `newsarchive crawl` does: the environment under the site's settings and -s."""
     try:
         found = settings_from_environment()
