@@ -12,17 +12,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from storage.archive import Archive, ArticleNotFoundError
-    from storage.fulltext import SearchFilters, SearchHit
+    from storage.archive import Archive, ArchiveMissingError, ArticleNotFoundError
+    from storage.browse import Change, SiteSummary, StorySummary
+    from storage.fulltext import SearchFacets, SearchFilters, SearchHit
     from storage.prepare import InvalidFetchError
     from storage.query_syntax import QuerySyntaxError
     from storage.records import ExtractedArticle, FetchRecord, Outcome, RecordResult
+    from storage.textdiff import FieldDiff, NothingToCompareError, VersionDiff
+    from storage.views import ArticleView, RunView, SnapshotView, VersionInfo
 
 _HOMES = {
     "Archive": "storage.archive",
+    "ArchiveMissingError": "storage.archive",
     "ArticleNotFoundError": "storage.archive",
+    "Change": "storage.browse",
+    "SiteSummary": "storage.browse",
+    "StorySummary": "storage.browse",
+    "SearchFacets": "storage.fulltext",
     "SearchFilters": "storage.fulltext",
     "SearchHit": "storage.fulltext",
+    "FieldDiff": "storage.textdiff",
+    "NothingToCompareError": "storage.textdiff",
+    "VersionDiff": "storage.textdiff",
+    "ArticleView": "storage.views",
+    "RunView": "storage.views",
+    "SnapshotView": "storage.views",
+    "VersionInfo": "storage.views",
     "InvalidFetchError": "storage.prepare",
     "QuerySyntaxError": "storage.query_syntax",
     "ExtractedArticle": "storage.records",
@@ -33,15 +48,27 @@ _HOMES = {
 
 __all__ = [
     "Archive",
+    "ArchiveMissingError",
     "ArticleNotFoundError",
+    "ArticleView",
+    "Change",
     "ExtractedArticle",
     "FetchRecord",
+    "FieldDiff",
     "InvalidFetchError",
+    "NothingToCompareError",
     "Outcome",
     "QuerySyntaxError",
     "RecordResult",
+    "RunView",
+    "SearchFacets",
     "SearchFilters",
     "SearchHit",
+    "SiteSummary",
+    "SnapshotView",
+    "StorySummary",
+    "VersionDiff",
+    "VersionInfo",
 ]
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage import blobs, browse, discovery_memory, leases, run_queue
+from storage import blobs, browse, discovery_memory, leases, run_queue, textdiff
 from storage.engine import build_engine, sqlite_uri_path, writer
 from storage.export_rows import iter_rows
 from storage.fulltext import SearchFacets, SearchFilters, SearchHit, search, search_facets
@@ -75,6 +75,20 @@ class ArchiveMissingError(LookupError):
 
 class Archive:
     """A versioned article archive in one SQLite file or PostgreSQL database."""
+
+    @classmethod
+    def open(
+        cls, target: str | os.PathLike[str], *, create: bool = False, read_only: bool = False
+    ) -> Archive:
+        """The archive at a database URL or an SQLite file's path, for a program reading it.
+
+        Unlike the constructor, by default the archive must exist already
+        (ArchiveMissingError): a mistyped path in a script must not become a new, empty
+        archive that the script then reads as "no stories".
+        """
+        text = os.fspath(target)
+        url = text if "://" in text else f"sqlite:///{Path(text).expanduser().resolve()}"
+        return cls(url, create=create, read_only=read_only)
 
     def __init__(
         self, url: str, *, migrate: bool = True, create: bool = True, read_only: bool = False
@@ -663,6 +677,30 @@ class Archive:
             return search_facets(conn, query, filters, cap=cap)
 
     # ------------------------------------------------------------------ browsing
+
+    def articles(
+        self, filters: SearchFilters | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[browse.StorySummary]:
+        """Stories matching `filters`, without a search term, newest first."""
+        with self.engine.connect() as conn:
+            return browse.list_stories(conn, filters or SearchFilters(), limit=limit, offset=offset)
+
+    def diff(
+        self, ref: str | int, from_version: int | None = None, to_version: int | None = None
+    ) -> textdiff.VersionDiff:
+        """Word-level differences between two versions (by default the latest and the one
+        before it; negative numbers count back from the latest, as `snapshot` does)."""
+        newer = self.snapshot(ref, to_version)
+        if from_version is None:
+            if newer.version == 1:
+                raise textdiff.NothingToCompareError(
+                    f"version 1 of article {newer.article_id} is its first: "
+                    "nothing earlier to compare"
+                )
+            from_version = newer.version - 1
+        older = self.snapshot(ref, from_version)
+        fields = tuple(textdiff.diff_snapshots(older, newer))
+        return textdiff.VersionDiff(newer.article_id, older, newer, fields)
 
     def recent_stories(
         self, *, site: str | None = None, limit: int = 20, offset: int = 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from storage.fulltext import SearchFilters, filter_sql, typed_text
 from storage.models import (
     article_table as _articles,
     run_table as _runs,
@@ -23,6 +24,7 @@ __all__ = [
     "StorySummary",
     "copies_of",
     "counts",
+    "list_stories",
     "recent_changes",
     "recent_stories",
     "site_summaries",
@@ -104,6 +106,24 @@ def recent_stories(
     if site is not None:
         query = query.where(_sites.c.name == site)
     return [_story(r) for r in conn.execute(query)]
+
+
+def list_stories(
+    conn: Connection, filters: SearchFilters, *, limit: int = 100, offset: int = 0
+) -> list[StorySummary]:
+    """Stories matching `filters` (no search term), newest first by the filters' date
+    field; stories without that date last."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    where = filter_sql(filters, conn.dialect.name, params)
+    order = "s.published" if filters.date_field == "published" else "a.first_seen"
+    sql = (
+        "SELECT a.id, si.name AS site, a.canonical_url, s.title, a.first_seen, s.published, "
+        "s.language, a.latest_version FROM articles a "
+        "JOIN snapshots s ON s.id = a.latest_snapshot_id JOIN sites si ON si.id = a.site_id"
+        + "".join(f" {'AND' if n else 'WHERE'} {w}" for n, w in enumerate(where))
+        + f" ORDER BY {order} IS NULL, {order} DESC, a.id DESC LIMIT :limit OFFSET :offset"
+    )
+    return [_story(row) for row in conn.execute(typed_text(sql, params), params)]
 
 
 def recent_changes(

@@ -27,10 +27,12 @@ __all__ = [
     "SearchFacets",
     "SearchFilters",
     "SearchHit",
+    "filter_sql",
     "index_snapshot",
     "like_pattern",
     "search",
     "search_facets",
+    "typed_text",
 ]
 
 # A tsvector holds at most 1 MB and positions stop at 16,383, so PostgreSQL indexes the
@@ -235,7 +237,9 @@ def like_pattern(value: str) -> str:
     return f"%{_like_literal(value)}%"
 
 
-def _filter_sql(filters: SearchFilters, dialect: str, params: dict[str, Any]) -> list[str]:
+def filter_sql(filters: SearchFilters, dialect: str, params: dict[str, Any]) -> list[str]:
+    """SQL conditions for `filters` over `articles a`, its latest `snapshots s` and `sites
+    si`, their values added to `params` (for searches and for listings without a term)."""
     where: list[str] = []
     if filters.site:
         where.append("si.name = :site")
@@ -275,7 +279,8 @@ _COLUMNS = (
 )
 
 
-def _typed(sql: str, params: dict[str, Any]) -> Any:
+def typed_text(sql: str, params: dict[str, Any]) -> Any:
+    """`sql` with its dates read and bound as UTC datetimes."""
     statement = text(sql).columns(published=UTCDateTime(), first_seen=UTCDateTime())
     binds = [bindparam(k, type_=UTCDateTime()) for k in ("since", "until") if k in params]
     return statement.bindparams(*binds) if binds else statement
@@ -350,12 +355,12 @@ def _sqlite_search(
         candidates = max(wanted * _CANDIDATES_PER_HIT, wanted + _MIN_EXTRA_CANDIDATES)
         fast = {**params, "candidates": candidates}
         sql = _sqlite_search_sql(extra, collapse, fast=True)
-        rows = conn.execute(_typed(sql, fast), fast).mappings().all()
+        rows = conn.execute(typed_text(sql, fast), fast).mappings().all()
         # A full page, or every match was a candidate: the page is right as it is.
         if len(rows) == params["limit"] or (rows and rows[0]["candidates"] < candidates):
             return [_hit(row, -float(row["rank"])) for row in rows]
     sql = _sqlite_search_sql(extra, collapse, fast=False)
-    rows = conn.execute(_typed(sql, params), params).mappings().all()
+    rows = conn.execute(typed_text(sql, params), params).mappings().all()
     return [_hit(row, -float(row["rank"])) for row in rows]
 
 
@@ -372,7 +377,7 @@ def search(
     parsed = parse_query(query)
     filters = filters or SearchFilters()
     params: dict[str, Any] = {"limit": max(1, min(limit, 1000)), "offset": max(0, offset)}
-    where = _filter_sql(filters, conn.dialect.name, params)
+    where = filter_sql(filters, conn.dialect.name, params)
     extra = "".join(f" AND {w}" for w in where)
     if conn.dialect.name == "sqlite":
         params["match"] = render_fts5(parsed)
@@ -418,7 +423,7 @@ def search(
         "FROM page JOIN snapshots s ON s.id = page.snapshot_id, q "
         "ORDER BY page.score DESC, page.article_id"
     )
-    rows = conn.execute(_typed(sql, params), params).mappings().all()
+    rows = conn.execute(typed_text(sql, params), params).mappings().all()
     return [_hit(row, float(row["score"])) for row in rows]
 
 
@@ -472,7 +477,7 @@ def search_facets(
     parsed = parse_query(query)
     filters = filters or SearchFilters()
     params: dict[str, Any] = {"cap": cap}
-    where = _filter_sql(filters, conn.dialect.name, params)
+    where = filter_sql(filters, conn.dialect.name, params)
     extra = "".join(f" AND {w}" for w in where)
     if conn.dialect.name == "sqlite":
         params["match"] = render_fts5(parsed)
@@ -494,7 +499,7 @@ def search_facets(
     sites: dict[str, int] = {}
     languages: dict[str, int] = {}
     total = 0
-    for row in conn.execute(_typed(sql, params), params):
+    for row in conn.execute(typed_text(sql, params), params):
         count = int(row.n)
         total += count
         sites[row.site] = sites.get(row.site, 0) + count

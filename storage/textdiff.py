@@ -14,7 +14,15 @@ from typing import Literal
 
 from storage.views import SnapshotView
 
-__all__ = ["FieldDiff", "Segment", "diff_snapshots", "diff_words", "render_plain"]
+__all__ = [
+    "FieldDiff",
+    "NothingToCompareError",
+    "Segment",
+    "VersionDiff",
+    "diff_snapshots",
+    "diff_words",
+    "render_plain",
+]
 
 # Whitespace runs, words, and single punctuation marks, so "Smith," vs "Smith" is no change.
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
@@ -36,6 +44,25 @@ class FieldDiff:
     @property
     def changed(self) -> bool:
         return any(s.op != "equal" for s in self.segments)
+
+
+class NothingToCompareError(ValueError):
+    """A version asked to be compared with the one before it is the article's first."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDiff:
+    """Two versions of an article and the word-level differences of its versioned fields."""
+
+    article_id: int
+    older: SnapshotView
+    newer: SnapshotView
+    fields: tuple[FieldDiff, ...]
+
+    @property
+    def changed(self) -> tuple[FieldDiff, ...]:
+        """Only the fields that differ, in the order title, authors, dates, text."""
+        return tuple(d for d in self.fields if d.changed)
 
 
 def diff_words(old: str, new: str) -> tuple[Segment, ...]:

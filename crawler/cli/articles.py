@@ -133,18 +133,14 @@ def diff(
     On a terminal removed words are red and struck through, added words green; otherwise
     removed words print as [-word-] and added words as {+word+}.
     """
-    from storage.textdiff import diff_snapshots, render_plain
+    from storage.textdiff import NothingToCompareError, render_plain
 
     with open_archive(ctx) as archive:
-        newer = archive.snapshot(ref, to_version)
-        older_version = from_version if from_version is not None else newer.version - 1
-        if from_version is None and older_version < 1:
-            fail(
-                f"version {newer.version} of article {newer.article_id} is its first: "
-                "nothing earlier to compare"
-            )
-        older = archive.snapshot(ref, older_version)
-    diffs = [d for d in diff_snapshots(older, newer) if d.changed]
+        try:
+            compared = archive.diff(ref, from_version, to_version)
+        except NothingToCompareError as exc:
+            fail(str(exc))
+    older, newer, diffs = compared.older, compared.newer, list(compared.changed)
     if fmt == "json":
         from storage.json_shapes import diff_json
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from storage import Archive, ExtractedArticle, SearchFilters
+import pytest
+
+from storage import (
+    Archive,
+    ArchiveMissingError,
+    ExtractedArticle,
+    NothingToCompareError,
+    SearchFilters,
+)
 from tests.conftest import fetch
 
 FILLER = " ".join(f"filler{i}" for i in range(60))
@@ -90,3 +99,54 @@ def test_copies_of_a_story_are_its_duplicate_group(archive: Archive) -> None:
     assert first.duplicate_group is not None
     assert [c.url for c in archive.copies_of(first)] == ["https://b.example/y"]
     assert archive.copies_of(dataclasses.replace(first, duplicate_group=None)) == []
+
+
+def test_articles_filter_without_a_search_term(archive: Archive) -> None:
+    day = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    entries = [
+        ("a", "https://a.example/1", story("One", published=day, language="en-GB",
+                                           authors=("Ana Lima",))),
+        ("a", "https://a.example/2", story("Two", published=day + timedelta(days=2),
+                                           language="de")),
+        ("b", "https://b.example/3", story("Three", language="en")),  # no date
+        ("b", "https://b.example/4", story("Four", published=day + timedelta(days=1),
+                                           authors=("Ben Ortiz", "ana lima"))),
+    ]  # fmt: skip
+    for site, url, article in entries:
+        archive.record_fetch(fetch(url, article, site=site))
+
+    def titles(**filters: object) -> list[str]:
+        return [s.title for s in archive.articles(SearchFilters(**filters))]  # type: ignore[arg-type]
+
+    assert titles() == ["Two", "Four", "One", "Three"]  # newest published first, undated last
+    assert titles(site="a") == ["Two", "One"]
+    assert titles(language="en") == ["One", "Three"]
+    assert titles(author="ANA") == ["Four", "One"]
+    assert titles(since=day + timedelta(hours=1)) == ["Two", "Four"]
+    assert titles(until=day + timedelta(days=1)) == ["One"]
+    by_arrival = [s.title for s in archive.articles(SearchFilters(date_field="first_seen"))]
+    assert by_arrival == ["Four", "Three", "Two", "One"]
+    assert [s.title for s in archive.articles(limit=2, offset=1)] == ["Four", "One"]
+
+
+def test_open_takes_a_path_and_never_creates_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "notes" / ".." / "archive.db"
+    with pytest.raises(ArchiveMissingError):
+        Archive.open(path)
+    assert not (tmp_path / "archive.db").exists()
+    with Archive.open(path, create=True) as created:
+        assert created.counts()["articles"] == 0
+    with Archive.open(str(tmp_path / "archive.db"), read_only=True) as reader:
+        assert reader.url == f"sqlite:///{tmp_path / 'archive.db'}"
+
+
+def test_diff_defaults_to_the_latest_two_versions(archive: Archive) -> None:
+    for title in ("Harbor closes", "Harbor closes early", "Harbor closes early today"):
+        archive.record_fetch(fetch("https://a.example/h", story(title)))
+    compared = archive.diff("https://a.example/h")
+    assert (compared.older.version, compared.newer.version) == (2, 3)
+    assert [d.field for d in compared.changed] == ["title"]
+    assert archive.diff("https://a.example/h", 1, -1).older.title == "Harbor closes"
+    archive.record_fetch(fetch("https://a.example/new", story("New")))
+    with pytest.raises(NothingToCompareError):
+        archive.diff("https://a.example/new")
