@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: install lint test test-fast demo bench clean
+.PHONY: install lint test test-fast demo bench egg clean
 
 install: $(STAMP)
 
@@ -37,6 +37,17 @@ demo: install
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/python -m crawler.demo.tour --db $(DEMO_DB)
 
+# A Scrapyd egg in $(EGG_DIR) (deploy it with `scrapyd-deploy TARGET --egg FILE`), built
+# from pyproject.toml: no setup.py, build/ or egg-info is written into the checkout, as
+# scrapyd-deploy's own build does (docs/deploy.md, "Scrapyd").
+EGG_DIR ?= dist
+egg: install
+	@tmp=$$(mktemp -d) && $(BIN)/python -c "from setuptools import setup; setup()" -q \
+		egg_info --egg-base "$$tmp" build --build-base "$$tmp/build" \
+		bdist_egg --bdist-dir "$$tmp/bdist" --dist-dir "$(EGG_DIR)" >"$$tmp/log" 2>&1; \
+		status=$$?; [ $$status -eq 0 ] || cat "$$tmp/log"; rm -rf "$$tmp"; exit $$status
+	@ls "$(EGG_DIR)"/newsarchive-*.egg
+
 bench: install
 	$(BIN)/python tests/bench/bench_extraction.py --output docs/benchmarks.md
 	$(BIN)/python tests/bench/bench_storage.py --output docs/benchmarks.md
@@ -47,4 +58,4 @@ bench: install
 	$(BIN)/python tests/bench/bench_web.py --output docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) dist demo.db demo.db-wal demo.db-shm .mypy_cache .pytest_cache .ruff_cache

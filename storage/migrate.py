@@ -10,6 +10,12 @@ back and can simply be run again.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
@@ -29,7 +35,35 @@ class SchemaTooNewError(RuntimeError):
 
 
 def script_location() -> str:
-    return str(Path(__file__).with_name("migrations"))
+    """The migration scripts' directory, for Alembic, which reads them as files.
+
+    Installed normally they are files already. Deployed inside a zipped egg (Scrapyd runs
+    projects so) they are not, so they are copied once per process into a temporary
+    directory, removed when the process exits.
+    """
+    scripts = resources.files("storage.migrations")
+    if isinstance(scripts, Path):
+        return str(scripts)
+    return _copied_out()
+
+
+@cache
+def _copied_out() -> str:
+    scripts = resources.files("storage.migrations")
+    directory = tempfile.mkdtemp(prefix="newsarchive-migrations-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    _copy_tree(scripts, Path(directory))
+    return directory
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    for entry in source.iterdir():
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                (target / entry.name).mkdir()
+                _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
 
 
 def current_revision(conn: Connection) -> str | None:

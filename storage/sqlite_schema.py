@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Connection
 
 __all__ = ["SNAPSHOT", "create_at_head", "schema_statements", "snapshot"]
 
+# Where `python -m storage.schema_snapshot` writes it, in a source checkout. Read through
+# importlib.resources, which also reads it from inside a zipped egg (Scrapyd).
 SNAPSHOT = Path(__file__).with_name("migrations") / "sqlite_head.json"
 
 
@@ -42,7 +45,8 @@ def schema_statements(conn: Connection) -> list[str]:
 @cache
 def snapshot() -> tuple[str, tuple[str, ...]]:
     """The recorded revision and its statements."""
-    recorded = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    packaged = resources.files("storage.migrations").joinpath(SNAPSHOT.name)
+    recorded = json.loads(packaged.read_text(encoding="utf-8"))
     return recorded["revision"], tuple(recorded["statements"])
 
 

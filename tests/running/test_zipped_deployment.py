@@ -1,0 +1,102 @@
+"""The project run from the egg `make egg` builds, zipped, as Scrapyd runs a deployed
+project (issue 18, item 5): package data is read through importlib.resources, never as
+paths beside the modules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from crawler.demo.newspaper import STORY_PATHS
+from crawler.demo.siteserver import SiteServer
+from storage import Archive
+from storage.engine import build_engine
+from storage.migrate import current_revision
+from storage.migrations import HEAD_REVISION
+from tests import REPO
+from tests.storage.downgrades import downgrade
+
+pytestmark = pytest.mark.e2e
+
+
+def _egg(tmp_path: Path) -> Path:
+    """The Scrapyd egg `make egg` builds, and nothing written into the checkout."""
+    before = {p.name for p in REPO.iterdir()}
+    built = subprocess.run(
+        ["make", "-s", "egg", f"EGG_DIR={tmp_path}"], cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert {p.name for p in REPO.iterdir()} == before  # no setup.py, build/, dist/
+    (egg,) = tmp_path.glob("newsarchive-*.egg")
+    with zipfile.ZipFile(egg) as contents:
+        names = set(contents.namelist())
+    assert {"storage/migrations/sqlite_head.json", "EGG-INFO/entry_points.txt"} <= names
+    assert "crawler/web/templates/base.html" in names
+    return egg
+
+
+def _run_from(egg: Path, cwd: Path, code: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(egg),
+        "SCRAPY_SETTINGS_MODULE": "crawler.runtime.settings",
+    }
+    prelude = (
+        "import crawler, spiders, storage\n"
+        f"assert all(m.__file__.startswith({str(egg)!r}) for m in (crawler, spiders, storage))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_crawl_runs_from_a_zipped_egg(demo: SiteServer, tmp_path: Path) -> None:
+    """A new SQLite archive (its schema snapshot is package data) and a whole crawl,
+    started as Scrapyd starts one: `scrapy crawl` with the settings module named in the
+    environment and no scrapy.cfg in sight."""
+    db = f"sqlite:///{tmp_path / 'archive.db'}"
+    argv = ["scrapy", "crawl", "news", "-a", f"site={demo.url}/", "-s", f"NEWSARCHIVE_DB={db}",
+            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+            "-s", "LOG_LEVEL=WARNING"]  # fmt: skip
+    crawl = f"from scrapy.cmdline import execute\nexecute({argv!r})\n"
+    done = _run_from(_egg(tmp_path), tmp_path, crawl)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with Archive(db, create=False) as archive:
+        assert archive.counts()["articles"] == len(STORY_PATHS[1])
+        (run,) = archive.runs()
+        assert run.status == "succeeded"
+
+
+def test_an_older_archive_is_migrated_from_a_zipped_egg(tmp_path: Path) -> None:
+    """Alembic reads migration scripts as files: from an egg they are copied out first."""
+    db = f"sqlite:///{tmp_path / 'archive.db'}"
+    Archive(db).close()
+    engine = build_engine(db)
+    try:
+        downgrade(engine, "0004")
+    finally:
+        engine.dispose()
+    done = _run_from(
+        _egg(tmp_path), tmp_path, f"from storage import Archive\nArchive({db!r}).close()\n"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    engine = build_engine(db)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) == HEAD_REVISION
+    finally:
+        engine.dispose()
+
+
+def test_scrapy_finds_the_settings_through_the_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (settings,) = entry_points(group="scrapy", name="settings")
+    assert settings.value == "crawler.runtime.settings"
