@@ -350,6 +350,7 @@ class SchedulerService:
     # ---------------------------------------------------------------- one run
 
     def run_site(self, name: str) -> None:
+        from crawler.running.site_leases import holder_is_gone
         from storage.archive import Archive
 
         if self._stopping.is_set():
@@ -360,6 +361,19 @@ class SchedulerService:
             return
         with Archive(self.db_url) as archive:  # cheap check before starting a process
             lease = archive.lease(name)
+            if lease is not None and holder_is_gone(lease.holder):
+                # A crawl of this machine that died holding it (exit 1 in a database
+                # outage, a kill): taken over now, not after its TTL, and its run closed.
+                log.warning(
+                    "site %s: %s, a process of this machine that no longer exists, held it: "
+                    "taken over",
+                    name,
+                    lease.holder,
+                )
+                archive.release_lease(name, lease.holder)
+                for run_id, _ in archive.interrupt_orphaned_runs([name]):
+                    log.warning("run %s of %s had no live crawl: marked interrupted", run_id, name)
+                lease = None
             active = archive.active_run(name)
         if lease is not None:
             log.warning("run of %s skipped: being crawled by %s", name, lease.holder)
@@ -388,8 +402,10 @@ class SchedulerService:
             log.info("run of %s finished", name)
         else:
             log.warning("run of %s ended with status %s", name, status)
-            if status < 0 or status not in (1, 2):
-                child.record_abnormal_exit(self.db_url, status)
+            # Even at 1 (a failure the crawl records itself) the crawl may not have been
+            # able to: a database outage. Only a run still `running` is closed, and only
+            # the lease this child held is freed.
+            child.record_abnormal_exit(self.db_url, status)
 
     def _publish(self, site: SiteConfig, active: tuple[int, str] | None) -> None:
         """Broker mode: record the run as queued and send it; never a second run of a

@@ -36,6 +36,8 @@ class Counter:
     ARTICLES_NEW: Final = "articles_new"
     ARTICLES_CHANGED: Final = "articles_changed"
     ARTICLES_UNCHANGED: Final = "articles_unchanged"
+    # New versions that came with a different extractor (storage Outcome.RE_EXTRACTED).
+    ARTICLES_REEXTRACTED: Final = "articles_reextracted"
     CHECKED_304: Final = "checked_304"
     # Listings asked for conditionally that had not changed since the last run.
     CHECKED_LISTING_304: Final = "checked_listing_304"

@@ -481,6 +481,7 @@ class ArchiveSpider(scrapy.Spider):
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
             fetched_at=fetched_at,
+            headers=_all_headers(response),
         )
         rules = self.rules
         if response.meta.get(Meta.IGNORE_CANONICAL):
@@ -619,6 +620,15 @@ def _failed_request(failure: Failure) -> scrapy.Request:
     """Scrapy attaches the failed request to the Failure it hands an errback."""
     request: scrapy.Request = failure.request  # type: ignore[attr-defined]
     return request
+
+
+def _all_headers(response: Response) -> tuple[tuple[str, str], ...]:
+    """Every header as received (bytes read as Latin-1, as HTTP/1.1 defines them)."""
+    return tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    )
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -616,13 +616,20 @@ class Archive:
                     _snapshots.c.changed_fields,
                     _snapshots.c.title,
                     _snapshots.c.url,
+                    _snapshots.c.cause,
                 )
                 .where(_snapshots.c.article_id == article_id)
                 .order_by(_snapshots.c.version)
             ).all()
         return [
             VersionInfo(
-                r.version, r.fetched_at, r.content_hash, list(r.changed_fields), r.title, r.url
+                r.version,
+                r.fetched_at,
+                r.content_hash,
+                list(r.changed_fields),
+                r.title,
+                r.url,
+                r.cause,
             )
             for r in rows
         ]
@@ -781,10 +788,16 @@ class Archive:
         site: str | None,
         since: datetime | None,
         chunk: int = 500,
+        http_headers: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Export rows in id order, fetched in chunks so memory stays constant."""
         yield from iter_rows(
-            self.engine, all_versions=all_versions, site=site, since=since, chunk=chunk
+            self.engine,
+            all_versions=all_versions,
+            site=site,
+            since=since,
+            chunk=chunk,
+            http_headers=http_headers,
         )
 
 
@@ -865,4 +878,7 @@ def _snapshot_view(row: Any) -> SnapshotView:
         changed_fields=list(row["changed_fields"] or []),
         sources=dict(row["sources"] or {}),
         blob_sha256=row["blob_sha256"],
+        extractor=row["extractor"],
+        cause=row["cause"],
+        http_headers=[(n, v) for n, v in row["http_headers"]] if row["http_headers"] else None,
     )

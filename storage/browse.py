@@ -17,6 +17,7 @@ from storage.models import (
     site_table as _sites,
     snapshot_table as _snapshots,
 )
+from storage.versioning import RE_EXTRACTION
 
 __all__ = [
     "Change",
@@ -129,7 +130,8 @@ def list_stories(
 def recent_changes(
     conn: Connection, *, site: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[Change]:
-    """Versions after the first, newest first, with the headline of the version before."""
+    """Versions after the first that are edits (not re-extractions), newest first, with the
+    headline of the version before."""
     previous = _snapshots.alias("previous")
     query = (
         select(
@@ -151,7 +153,8 @@ def recent_changes(
                 previous.c.version == _snapshots.c.version - 1,
             ),
         )
-        .where(_snapshots.c.version > 1)
+        # A re-extraction is newsarchive's own doing, not the publisher's edit.
+        .where(_snapshots.c.version > 1, _snapshots.c.cause.is_distinct_from(RE_EXTRACTION))
         .order_by(_snapshots.c.fetched_at.desc(), _snapshots.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -8,6 +8,7 @@ memory.
 from __future__ import annotations
 
 import csv
+import http
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -106,16 +107,21 @@ def _write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes], _archive: Arc
 
 
 def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive) -> int:
-    """One `response` record per version with stored HTML.
+    """A `warcinfo` record, then one `response` record per version with stored HTML.
 
-    Response headers are not archived, so the HTTP header block is reconstructed from what
-    is known: the status and an HTML content type. The target URI is the URL the version
-    was fetched from, without its fragment (never part of an HTTP request).
+    The HTTP header block is the response's own, as recorded (its Content-Type with the
+    charset the page was decoded with, Date, Last-Modified...), under a status line with
+    the status's standard reason phrase (servers' own phrases are not kept). Versions
+    archived before headers were recorded get a block rebuilt from what is known: the
+    status and an HTML content type. Content-Length always states the body written,
+    and transfer and content encodings are left out: the body is stored decoded. The
+    target URI is the URL the version was fetched from, without its fragment.
     """
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     writer = WARCWriter(out, gzip=True)
+    writer.write_record(writer.create_warcinfo_record("newsarchive-export.warc.gz", _warcinfo()))
     count = 0
     for batch in _chunks(rows, WARC_CHUNK):
         bodies = archive.blobs([row["blob_sha256"] for row in batch if row["blob_sha256"]])
@@ -125,8 +131,8 @@ def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive
                 continue
             status = int(row["http_status"])
             http_headers = StatusAndHeaders(
-                f"{status} OK",
-                [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                f"{status} {_reason(status)}",
+                _http_headers(row.get("http_headers"), len(body)),
                 protocol="HTTP/1.1",
             )
             warc_headers = {"WARC-Date": row["fetched_at"].strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -141,6 +147,42 @@ def _write_warc(rows: Iterable[dict[str, Any]], out: IO[bytes], archive: Archive
             writer.write_record(record)
             count += 1
     return count
+
+
+# Headers that described the bytes on the wire, not the body as stored (decoded, whole).
+_WIRE_HEADERS = frozenset(
+    {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"}
+)
+
+
+def _http_headers(recorded: list[list[str]] | None, length: int) -> list[tuple[str, str]]:
+    if not recorded:
+        headers = [("Content-Type", "text/html")]
+    else:
+        headers = [(name, value) for name, value in recorded if name.lower() not in _WIRE_HEADERS]
+    return [*headers, ("Content-Length", str(length))]
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _warcinfo() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        software = f"newsarchive/{version('newsarchive')}"
+    except PackageNotFoundError:
+        software = "newsarchive"
+    return {
+        "software": software,
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "description": "response records of the HTML archived by newsarchive, one per version",
+    }
 
 
 _WRITERS: dict[str, Callable[[Iterable[dict[str, Any]], IO[bytes], Archive], int]] = {
@@ -163,5 +205,7 @@ def export(
     """Write the archive (latest versions, or every version) to `out`; returns the count."""
     if fmt not in _WRITERS:
         raise ValueError(f"format: expected one of {', '.join(FORMATS)}")
-    rows = archive.iter_snapshot_rows(all_versions=all_versions, site=site, since=since)
+    rows = archive.iter_snapshot_rows(
+        all_versions=all_versions, site=site, since=since, http_headers=fmt == "warc"
+    )
     return _WRITERS[fmt](rows, out, archive)

@@ -56,8 +56,10 @@ def iter_rows(
     site: str | None,
     since: datetime | None,
     chunk: int = 500,
+    http_headers: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one dict per article (latest version) or per snapshot, with EXPORT_KEYS."""
+    """Yield one dict per article (latest version) or per snapshot, with EXPORT_KEYS, and
+    the stored response headers as `http_headers` if asked (the WARC export's)."""
     s, a = _snapshots, _articles
     join_on = (s.c.article_id == a.c.id) if all_versions else (s.c.id == a.c.latest_snapshot_id)
     key = s.c.id if all_versions else a.c.id
@@ -87,6 +89,7 @@ def iter_rows(
             s.c.http_status,
             a.c.id.label("article_id"),
             s.c.blob_sha256,
+            s.c.http_headers,
         )
         .select_from(a.join(s, join_on).join(_sites, _sites.c.id == a.c.site_id))
         .order_by(key)
@@ -107,5 +110,7 @@ def iter_rows(
             record["authors"] = list(record["authors"] or [])
             record["tags"] = list(record["tags"] or [])
             record["changed_fields"] = list(record["changed_fields"] or [])
+            if http_headers:
+                record["http_headers"] = row["http_headers"]
             yield record
         last = rows[-1]["_key"]

@@ -85,6 +85,7 @@ def version_json(version: VersionInfo) -> dict[str, Any]:
         "changed_fields": version.changed_fields,
         "title": version.title,
         "url": version.url,
+        "cause": version.cause,
     }
 
 

@@ -204,6 +204,12 @@ snapshot_table = Table(
     _json("changed_fields"),
     _json("sources"),
     Column("blob_sha256", ForeignKey("blobs.sha256"), index=True),
+    # What extracted this version (FetchRecord.extractor), and why it exists: "edit" (the
+    # story changed), "re-extraction" (extracted differently from the version before);
+    # null for a first version. The response headers as (name, value) pairs.
+    Column("extractor", Text),
+    Column("cause", String(16)),
+    Column("http_headers", JSONDocument()),
     UniqueConstraint("article_id", "version", name="uq_snapshots_article_version"),
     Index("ix_snapshots_published", "published"),
     Index("ix_snapshots_fetched_at", "fetched_at"),

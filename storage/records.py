@@ -23,6 +23,9 @@ class Outcome(enum.StrEnum):
 
     NEW_ARTICLE = "new_article"
     NEW_VERSION = "new_version"
+    # A new version whose difference came with a different extractor (another trafilatura,
+    # spider or options): most likely the extraction changed, not the story.
+    RE_EXTRACTED = "re_extracted"
     UNCHANGED = "unchanged"
     NOT_ARTICLE = "not_article"
     # The fetch itself was unusable (invalid URL, no site); nothing was written.
@@ -67,6 +70,13 @@ class FetchRecord:
     last_modified: str | None = None
     fetched_at: datetime | None = None
     run_id: int | None = None
+    # What extracted `article`: name, version and a hash of its options (the crawler's
+    # spider, trafilatura's version, the extraction options). A new version extracted
+    # differently from the one before is recorded as a re-extraction, not an edit.
+    extractor: str | None = None
+    # The response's headers as received, (name, value) pairs in order, for a faithful
+    # WARC (Content-Type with its charset, Date, Last-Modified...).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

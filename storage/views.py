@@ -31,6 +31,11 @@ class SnapshotView:
     changed_fields: list[str]
     sources: dict[str, str]
     blob_sha256: str | None
+    # What extracted it, and why it exists ("edit", "re-extraction"; None for version 1 or
+    # unknown); the response headers as (name, value) pairs, if they were recorded.
+    extractor: str | None = None
+    cause: str | None = None
+    http_headers: list[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class VersionInfo:
     changed_fields: list[str]
     title: str
     url: str
+    cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from storage.models import (
 from storage.near_duplicates import THRESHOLD, band_keys, similarity
 from storage.prepare import FetchKind, PreparedFetch, url_hash
 from storage.records import Outcome, RecordResult
-from storage.versioning import changed_fields
+from storage.versioning import RE_EXTRACTION, changed_fields, stored_headers, version_cause
 
 __all__ = ["SiteCache", "write_prepared"]
 
@@ -100,9 +100,9 @@ class _Statements:
         self.upsert = upsert.on_conflict_do_update(
             index_elements=["url_hash"], set_=touch
         ).returning(*returning)
-        self.previous = select(_snapshots.c.content_hash, _snapshots.c.field_hashes).where(
-            _snapshots.c.id == bindparam("p_id")
-        )
+        self.previous = select(
+            _snapshots.c.content_hash, _snapshots.c.field_hashes, _snapshots.c.extractor
+        ).where(_snapshots.c.id == bindparam("p_id"))
         self.blob_exists = select(_blobs.c.sha256).where(_blobs.c.sha256 == bindparam("p_sha"))
         self.blob_insert = module.insert(_blobs).on_conflict_do_nothing(index_elements=["sha256"])
         self.snapshot_insert = insert(_snapshots).returning(_snapshots.c.id)
@@ -314,6 +314,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
     article_id = int(article.id)
     hashes = item.content.field_hashes()
     previous_hashes: dict[str, str] | None = None
+    cause = None  # a first version
     if article.latest_snapshot_id is not None:
         previous = conn.execute(sql.previous, {"p_id": article.latest_snapshot_id}).one()
         if previous.content_hash == item.content.content_hash:
@@ -325,6 +326,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
                 canonical_url=article.canonical_url,
             )
         previous_hashes = dict(previous.field_hashes)
+        cause = version_cause(previous.extractor, item.record.extractor)
     version = int(article.latest_version) + 1
     changed = changed_fields(previous_hashes, hashes)
     record = item.record
@@ -342,6 +344,9 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
             "field_hashes": hashes,
             "changed_fields": list(changed),
             "blob_sha256": _ensure_blob(conn, item),
+            "extractor": record.extractor,
+            "cause": cause,
+            "http_headers": stored_headers(record.headers),
             **item.fields,
         },
     ).scalar_one()
@@ -365,7 +370,13 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
         language if isinstance(language, str) else None,
     )
     _add_aliases(conn, article_id, item)
-    outcome = Outcome.NEW_ARTICLE if version == 1 else Outcome.NEW_VERSION
+    outcome = (
+        Outcome.NEW_ARTICLE
+        if version == 1
+        else Outcome.RE_EXTRACTED
+        if cause == RE_EXTRACTION
+        else Outcome.NEW_VERSION
+    )
     return RecordResult(outcome, article_id, version, changed, article.canonical_url)
 
 

@@ -356,3 +356,39 @@ def test_a_killed_crawl_is_marked_interrupted_and_frees_its_site(
         code, err = stop(process)
     assert code == 0 and "ended with status -9" in err
     assert "ended abnormally" in (runs(db)[0].error or "")
+
+
+def test_a_site_held_by_a_dead_crawl_of_this_machine_runs_at_once(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    """Issue 18, item 3: a crawl that died holding its site (exit 1 in a database outage
+    left its run `running` and its lease live) must not keep the site from its next run
+    until the lease expires: the service takes the lease over and closes the old run."""
+    from datetime import timedelta
+
+    from crawler.running.site_leases import holder_name
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "0 0 1 1 *")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with Archive(db) as archive:
+        left = archive.start_run("demo", "scheduled")
+        holder = holder_name(tag="dead01", pid=gone.pid)
+        assert archive.acquire_lease("demo", holder, timedelta(hours=1))
+    process = service(db, sites)
+    try:
+        time.sleep(2)
+        subprocess.run(
+            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
+             "trigger", "demo"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert wait_for(lambda: len(runs(db)) == 2 and runs(db)[1].status == "succeeded", 30)
+    finally:
+        code, err = stop(process)
+    assert code == 0, err
+    old, new = runs(db)
+    assert old.id == left and old.status == "interrupted"
+    assert new.trigger == "scheduled" and new.status == "succeeded"
+    assert "skipped: being crawled" not in err and "taken over" in err

@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 
 from crawler.analysis.article_decision import Decision, decide
 from crawler.analysis.charset import decode_html
-from crawler.analysis.extraction import ExtractionOptions, extract_article, parse_html
+from crawler.analysis.extraction import (
+    ExtractionOptions,
+    extract_article,
+    extractor_name,
+    parse_html,
+)
 from crawler.analysis.links import page_links
 from crawler.analysis.pagemeta import read_page_meta
 from crawler.analysis.url_shapes import Link, judge_links
@@ -60,6 +65,8 @@ class FetchedPage:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: datetime | None = None
+    # Every response header, (name, value) in order, kept with the version (for WARC).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -138,7 +145,9 @@ def analyze_page(page: FetchedPage, rules: PageRules) -> PageAnalysis:
             headline_links=links.headline_urls,
         )
     try:
-        prepared = prepare(_record(page, extraction.article)).precompute().detach_body()
+        extractor = extractor_name(rules.options, rules.selectors)
+        prepared = prepare(_record(page, extraction.article, extractor))
+        prepared = prepared.precompute().detach_body()
     except InvalidFetchError:
         return PageAnalysis("not_article", decision=decision, judged_links=judged)
     return PageAnalysis("article", prepared, decision, judged, meta.feed_links)
@@ -172,7 +181,7 @@ def _binary(body: bytes) -> bool:
     return not head.startswith(_UTF16_BOMS) and b"\x00" in body[:512]
 
 
-def _record(page: FetchedPage, article: ExtractedArticle) -> FetchRecord:
+def _record(page: FetchedPage, article: ExtractedArticle, extractor: str) -> FetchRecord:
     return FetchRecord(
         site=page.site,
         url=page.url,
@@ -183,6 +192,8 @@ def _record(page: FetchedPage, article: ExtractedArticle) -> FetchRecord:
         etag=page.etag,
         last_modified=page.last_modified,
         fetched_at=page.fetched_at,
+        extractor=extractor,
+        headers=page.headers,
     )
 
 

@@ -112,6 +112,8 @@ def history(ctx: click.Context, ref: str, fmt: str) -> None:
     table = OutputTable(("version", "fetched", "changed", "title", "hash"))
     for v in versions:
         changed = ", ".join(v.changed_fields) if v.version > 1 else "(first)"
+        if v.cause == "re-extraction":
+            changed += " (re-extraction)"
         table.add_row(str(v.version), fmt_time(v.fetched_at), changed, v.title, v.content_hash[:12])
     table.print()
 

@@ -394,7 +394,12 @@ def summary_line(result: CrawlResult) -> str:
         f"{c.get(Counter.ARTICLES_NEW, 0)} new, {c.get(Counter.ARTICLES_CHANGED, 0)} changed, "
         f"{c.get(Counter.ARTICLES_UNCHANGED, 0)} unchanged "
         f"({c.get(Counter.CHECKED_304, 0)} by 304), "
-        f"{c.get(Counter.NOT_ARTICLE, 0)} not articles, {errors} errors"
+        + (
+            f"{c[Counter.ARTICLES_REEXTRACTED]} re-extracted, "
+            if c.get(Counter.ARTICLES_REEXTRACTED)
+            else ""
+        )
+        + f"{c.get(Counter.NOT_ARTICLE, 0)} not articles, {errors} errors"
         + (f" {_flat(c.get(Counter.ERRORS, {}))}" if errors else "")
         + f"; {discovery_summary(c)}"
         + "".join(f"; WARNING: {flag}" for flag in c.get("flags", []))

@@ -85,8 +85,13 @@ def collect_counters(stats: dict[str, Any]) -> dict[str, Any]:
         else:
             counters[name] = value
     stories = sum(
-        counters[name]
-        for name in (Counter.ARTICLES_NEW, Counter.ARTICLES_CHANGED, Counter.ARTICLES_UNCHANGED)
+        counters.get(name, 0)
+        for name in (
+            Counter.ARTICLES_NEW,
+            Counter.ARTICLES_CHANGED,
+            Counter.ARTICLES_UNCHANGED,
+            Counter.ARTICLES_REEXTRACTED,
+        )
     )
     if stories and counters.get(Counter.REQUESTS):
         counters[Counter.REQUESTS_PER_STORY] = round(counters[Counter.REQUESTS] / stories, 2)

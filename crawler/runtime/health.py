@@ -22,7 +22,8 @@ MIN_PAGES = 5
 
 def _seen(counters: Mapping[str, Any]) -> int:
     return sum(
-        int(counters.get(k, 0)) for k in ("articles_new", "articles_changed", "articles_unchanged")
+        int(counters.get(k, 0))
+        for k in ("articles_new", "articles_changed", "articles_unchanged", "articles_reextracted")
     )
 
 

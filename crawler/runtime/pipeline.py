@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 _OUTCOME_COUNTER = {
     Outcome.NEW_ARTICLE: Counter.ARTICLES_NEW,
     Outcome.NEW_VERSION: Counter.ARTICLES_CHANGED,
+    Outcome.RE_EXTRACTED: Counter.ARTICLES_REEXTRACTED,
     Outcome.UNCHANGED: Counter.ARTICLES_UNCHANGED,
     Outcome.REJECTED: Counter.error("rejected"),
 }
@@ -133,7 +134,11 @@ class ArchivePipeline:
             self._stats.inc_value(stat(Counter.error("not_written")))
             return _for_feeds(item)
         prepared = item.prepared
-        prepared.record = dataclasses.replace(prepared.record, run_id=self.run_id)
+        record = prepared.record
+        # The spider is part of what extracted it: another spider, another extraction.
+        spider = getattr(self.crawler.spider, "name", "?")
+        extractor = f"{spider}: {record.extractor}" if record.extractor else None
+        prepared.record = dataclasses.replace(record, run_id=self.run_id, extractor=extractor)
         self._pending.append(prepared)
         if len(self._pending) >= self.batch_size:
             # Awaiting the write here is the back-pressure: a slow database slows the

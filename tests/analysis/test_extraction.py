@@ -204,3 +204,24 @@ def test_free_text_dates_are_parsed_in_news_languages_only() -> None:
     assert list(parser.languages) == list(NEWS_LANGUAGES)
     assert str(parser.get_date_data("3. März 2026").date_obj)[:10] == "2026-03-03"
     assert str(parser.get_date_data("15 mars 2026").date_obj)[:10] == "2026-03-15"
+
+
+def test_each_article_names_what_extracted_it_and_keeps_its_headers(
+    corpus: list[CorpusPage],
+) -> None:
+    """The extractor recorded with a version: trafilatura's version and a hash of the
+    options and selectors, which a different choice of either changes."""
+    from dataclasses import replace
+
+    from crawler.analysis.extraction import ExtractionOptions, extractor_name
+
+    headers = (("Content-Type", "text/html; charset=utf-8"), ("Date", "Tue, 01 Dec 2026"))
+    page = FetchedPage("t", URL, URL, 200, corpus[0].html, "text/html", headers=headers)
+    record = analyze_page(page, PageRules()).prepared.record
+    assert record.headers == headers
+    name = extractor_name(ExtractionOptions(), ())
+    assert record.extractor == name
+    assert name.startswith(f"trafilatura {trafilatura.__version__}, options ")
+    assert extractor_name(ExtractionOptions(), ()) == name  # stable
+    assert extractor_name(replace(ExtractionOptions(), favor_precision=True), ()) != name
+    assert extractor_name(ExtractionOptions(), (("title", "//h1"),)) != name

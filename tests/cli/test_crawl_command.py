@@ -685,3 +685,17 @@ def test_scrapy_parse_shows_the_article_and_records_nothing(
     with sqlite3.connect(db) as conn:
         for table in ("crawl_runs", "articles", "site_url_shapes", "site_url_verdicts"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+
+
+def test_a_crawled_version_records_its_extractor_and_response_headers(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    crawl_json(newsarchive(tmp_path, "crawl", demo.url + "/", *FAST, "--format", "json"))
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}", create=False) as archive:
+        story = archive.articles(limit=1)[0]
+        snapshot = archive.snapshot(story.id)
+    assert snapshot.extractor is not None
+    assert snapshot.extractor.startswith("news: trafilatura ")
+    names = {name.lower(): value for name, value in snapshot.http_headers or []}
+    assert names["content-type"].startswith("text/html")
+    assert "date" in names or "server" in names

@@ -155,3 +155,44 @@ def test_export_of_replaced_fields_keeps_lists(archive: Archive) -> None:
     rows = [json.loads(line) for line in _export(archive, "jsonl", all_versions=True).splitlines()]
     assert [r["authors"] for r in rows] == [["A", "B"], ["A"]]
     assert rows[1]["changed_fields"] == ["authors"]
+
+
+def test_warc_keeps_the_response_headers_and_opens_with_warcinfo(
+    archive: Archive, tmp_path: Path
+) -> None:
+    headers = (
+        ("Content-Type", "text/html; charset=windows-1251"),
+        ("Date", "Tue, 01 Dec 2026 10:00:00 GMT"),
+        ("Last-Modified", "Mon, 30 Nov 2026 08:00:00 GMT"),
+        ("Content-Encoding", "gzip"),  # of the wire, not of the body as stored
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+    )
+    body = "<html><body><p>Привет</p></body></html>".encode("cp1251")
+    article = ExtractedArticle(title="Привет", text="Привет, мир. " * 20)
+    archive.record_fetch(fetch("https://ru.example/1", article, body=body, headers=headers,
+                               status=203))  # fmt: skip
+    archive.record_fetch(fetch("https://old.example/1", article, body=b"<p>old</p>"))
+    path = tmp_path / "out.warc.gz"
+    path.write_bytes(_export(archive, "warc", all_versions=True))
+    with path.open("rb") as stream:
+        records = [(r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
+                   for r in ArchiveIterator(stream)]  # fmt: skip
+    assert [kind for kind, *_ in records] == ["warcinfo", "response", "response"]
+    info = records[0][3].decode()
+    assert "software: newsarchive" in info and "format: WARC File Format 1.1" in info
+    _, warc, http, stored = records[1]
+    assert warc.get_header("WARC-Target-URI") == "https://ru.example/1"
+    assert http.statusline == "203 Non-Authoritative Information"
+    assert http.get_header("Content-Type") == "text/html; charset=windows-1251"
+    assert http.get_header("Last-Modified") == "Mon, 30 Nov 2026 08:00:00 GMT"
+    assert [v for k, v in http.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
+    assert http.get_header("Content-Encoding") is None
+    assert http.get_header("Content-Length") == str(len(body)) and stored == body
+    _, _, old_http, _ = records[2]  # no headers recorded: rebuilt as before
+    assert old_http.statusline == "200 OK"
+    assert old_http.get_header("Content-Type") == "text/html"
+    warcio = shutil.which("warcio", path=str(Path(sys.executable).parent))
+    assert warcio is not None
+    check = subprocess.run([warcio, "check", "-v", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

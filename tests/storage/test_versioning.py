@@ -81,3 +81,37 @@ def test_normalization_is_idempotent(value: str) -> None:
     once = normalize_text(value)
     assert normalize_text(once) == once
     assert normalize_line(normalize_line(value)) == normalize_line(value)
+
+
+def test_a_version_made_by_another_extractor_is_a_re_extraction(db_url: str) -> None:
+    """A trafilatura upgrade (another extractor name) changes what an unchanged page
+    yields: recorded, but as a re-extraction, kept out of the edits lists; a change under
+    the same extractor is an edit; versions without an extractor count as edits."""
+    from storage import Archive, ExtractedArticle, Outcome
+    from tests.conftest import fetch
+
+    url = "https://news.example/story"
+
+    def record(archive: Archive, text: str, extractor: str | None) -> Outcome:
+        article = ExtractedArticle(title="Harbor story", text=text * 20)
+        return archive.record_fetch(fetch(url, article, extractor=extractor)).outcome
+
+    with Archive(db_url) as archive:
+        assert record(archive, "First words. ", "news: trafilatura 2.0.0, options a") is (
+            Outcome.NEW_ARTICLE
+        )
+        assert record(archive, "First words. ", "news: trafilatura 2.1.0, options a") is (
+            Outcome.UNCHANGED
+        )
+        assert record(archive, "First words! ", "news: trafilatura 2.1.0, options a") is (
+            Outcome.RE_EXTRACTED
+        )
+        assert record(archive, "Edited words. ", "news: trafilatura 2.1.0, options a") is (
+            Outcome.NEW_VERSION
+        )
+        assert record(archive, "Edited again. ", None) is Outcome.NEW_VERSION
+        causes = [(v.version, v.cause) for v in archive.history(url)]
+        assert causes == [(1, None), (2, "re-extraction"), (3, "edit"), (4, "edit")]
+        assert [c.version for c in archive.recent_changes()] == [4, 3]
+        latest = archive.snapshot(url, 3)
+        assert (latest.extractor, latest.cause) == ("news: trafilatura 2.1.0, options a", "edit")
