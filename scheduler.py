@@ -103,6 +103,27 @@ def _job_store(engine: Any) -> Any:
     return store_class(engine=engine, tablename=JOB_TABLE)
 
 
+def _quiet_at_shutdown(base: type[Any]) -> type[Any]:
+    """APScheduler 3's scheduler, without a job submitted while it shuts down.
+
+    `shutdown()` marks the scheduler stopped, shuts its executors down, then wakes its
+    thread to let it end; the thread, woken, processes the jobs that fell due meanwhile
+    (a stop waits up to --grace for running crawls: jobs do fall due) before it checks the
+    state, and each is a logged traceback, "cannot schedule new futures after shutdown".
+    Paused, it would have skipped them; stopped must too.
+    """
+    from apscheduler.schedulers.base import STATE_STOPPED
+
+    class QuietAtShutdown(base):  # type: ignore[misc]
+        def _process_jobs(self) -> float | None:
+            if self.state == STATE_STOPPED:
+                return None
+            result: float | None = super()._process_jobs()
+            return result
+
+    return QuietAtShutdown
+
+
 def open_scheduler(db_url: str, *, misfire_grace: timedelta = DEFAULT_MISFIRE_GRACE) -> Any:
     """An APScheduler BackgroundScheduler on the archive database (not started)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
@@ -110,7 +131,7 @@ def open_scheduler(db_url: str, *, misfire_grace: timedelta = DEFAULT_MISFIRE_GR
 
     from storage.engine import build_engine
 
-    return BackgroundScheduler(
+    return _quiet_at_shutdown(BackgroundScheduler)(
         jobstores={"default": _job_store(build_engine(db_url))},
         executors={"default": ThreadPoolExecutor(max_workers=32)},
         job_defaults={

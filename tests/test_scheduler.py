@@ -392,3 +392,19 @@ def test_a_site_held_by_a_dead_crawl_of_this_machine_runs_at_once(
     assert old.id == left and old.status == "interrupted"
     assert new.trigger == "scheduled" and new.status == "succeeded"
     assert "skipped: being crawled" not in err and "taken over" in err
+
+
+def test_a_stop_while_jobs_fall_due_logs_no_traceback(demo: SiteServer, tmp_path: Path) -> None:
+    """Issue 18, item 4: jobs that fall due while a stop waits for running crawls are not
+    run, and say nothing (APScheduler logged a traceback for each)."""
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "every 1s", SLOW)
+    process = service(db, sites, "--grace", "3s")
+    try:
+        assert wait_for(lambda: bool(runs(db)), 30)
+        time.sleep(1)
+    finally:
+        code, err = stop(process)
+    assert code == 0, err
+    assert "Traceback" not in err and "Error submitting" not in err, err
+    assert len(runs(db)) == 1
