@@ -408,3 +408,31 @@ def test_a_stop_while_jobs_fall_due_logs_no_traceback(demo: SiteServer, tmp_path
     assert code == 0, err
     assert "Traceback" not in err and "Error submitting" not in err, err
     assert len(runs(db)) == 1
+
+
+def test_a_service_restarted_right_after_a_sigkill_starts_at_once(
+    demo: SiteServer, tmp_path: Path
+) -> None:
+    """Issue 18, item 3: the killed service's lease names a process of this machine that no
+    longer exists; its successor takes it at once instead of being refused for its TTL."""
+    from scheduler import SERVICE_LEASE
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    sites = write_sites(tmp_path, demo.url, "0 0 1 1 *")
+    first = service(db, sites)
+
+    def leased() -> bool:
+        with Archive(db) as archive:
+            return archive.lease(SERVICE_LEASE) is not None
+
+    assert wait_for(leased, 30)
+    first.kill()
+    first.communicate(timeout=30)
+    second = service(db, sites)
+    try:
+        time.sleep(3)
+        assert second.poll() is None  # serving, not refused
+    finally:
+        code, err = stop(second)
+    assert code == 0, err
+    assert "already runs" not in err and "no longer exists" in err
