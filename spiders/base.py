@@ -160,8 +160,8 @@ class ArchiveSpider(scrapy.Spider):
 
     async def _load_frontier(self) -> None:
         db = self.settings.get(Setting.DB)
-        if not db:
-            return
+        if not db or not self.settings.getbool(Setting.RECORD):
+            return  # not recording (scrapy parse): the archive is not even opened
         site = self.site
         try:
             self.frontier = await load_frontier(

@@ -308,10 +308,10 @@ def _sqlite_search_sql(extra: str, collapse: bool, *, fast: bool) -> str:
     The fast path (no filters, no collapsing) lets FTS5 rank and cut to the best
     `:candidates` on its own before anything is joined, which for a word found in every
     article is several times faster than joining every match first (docs/benchmarks.md,
-    "Figures behind choices in the code"). Its rows carry how many candidates there were,
-    so the caller can tell a short page that is the end of the results from one that the
-    old versions among the candidates cut short (then it asks the full path).
-    """
+    "Figures behind choices in the code"). Its rows carry how many candidates there were
+    and the worst candidate's rank, so the caller can tell a page that is right from one
+    that old versions among the candidates, or ties at the cut, may have spoilt (then it
+    asks the full path)."""
     bm25 = "bm25(snapshot_fts, 10.0, 1.0, 3.0)"
     joins = _SQLITE_LATEST.format(matches="ranked")
     if fast:
@@ -319,7 +319,8 @@ def _sqlite_search_sql(extra: str, collapse: bool, *, fast: bool) -> str:
             f"ranked AS (SELECT rowid AS sid, {bm25} AS rank FROM snapshot_fts "
             "WHERE snapshot_fts MATCH :match ORDER BY rank LIMIT :candidates), "
             f"page AS (SELECT {_COLUMNS}, ranked.sid AS sid, ranked.rank AS rank, "
-            "(SELECT count(*) FROM ranked) AS candidates "
+            "(SELECT count(*) FROM ranked) AS candidates, "
+            "(SELECT max(rank) FROM ranked) AS worst "
             f"FROM ranked {joins} ORDER BY ranked.rank, a.id LIMIT :limit OFFSET :offset)"
         )
     else:
@@ -356,8 +357,12 @@ def _sqlite_search(
         fast = {**params, "candidates": candidates}
         sql = _sqlite_search_sql(extra, collapse, fast=True)
         rows = conn.execute(typed_text(sql, fast), fast).mappings().all()
-        # A full page, or every match was a candidate: the page is right as it is.
-        if len(rows) == params["limit"] or (rows and rows[0]["candidates"] < candidates):
+        # Right as it is when every match was a candidate, or when the page is full and
+        # ends strictly above the worst candidate: a match left out ranks no better than
+        # that one, so none tied with the page's last row can have been cut off.
+        complete = bool(rows) and rows[0]["candidates"] < candidates
+        full = len(rows) == params["limit"] and rows[-1]["rank"] < rows[-1]["worst"]
+        if complete or full:
             return [_hit(row, -float(row["rank"])) for row in rows]
     sql = _sqlite_search_sql(extra, collapse, fast=False)
     rows = conn.execute(typed_text(sql, params), params).mappings().all()

@@ -61,8 +61,12 @@ def search_hit_json(hit: SearchHit) -> dict[str, Any]:
 
 
 def article_json(article: ArticleView, snapshot: SnapshotView) -> dict[str, Any]:
-    """A version of a story with the story's own fields (`show --format json`)."""
+    """A version of a story with the story's own fields (`show --format json`).
+
+    Not the response headers: they hold what the site set for the crawler (cookies) and
+    are for the WARC export only (docs/SECURITY.md)."""
     data = asdict(snapshot)
+    del data["http_headers"]
     data.update(
         id=article.id,
         site=article.site,

@@ -154,6 +154,9 @@ article_table = Table(
     Column("latest_snapshot_id", Integer, index=True),
     Column("duplicate_group", Integer, index=True),
     Column("minhash", LargeBinary),
+    # What extracted the story's latest fetch that had an article, changed or not: a new
+    # version made by another extractor is a re-extraction (storage.versioning).
+    Column("last_extractor", Text),
 )
 
 # LSH band keys of each article's latest body: articles sharing a key are candidates for

@@ -46,7 +46,13 @@ class _Statements:
     def __init__(self, dialect: str) -> None:
         module = dialect_module(dialect)
         a = _articles
-        returning = (a.c.id, a.c.latest_version, a.c.latest_snapshot_id, a.c.canonical_url)
+        returning = (
+            a.c.id,
+            a.c.latest_version,
+            a.c.latest_snapshot_id,
+            a.c.canonical_url,
+            a.c.last_extractor,
+        )
         # A fetch recorded late (an old batch replayed) never moves the clock back.
         seen = case((a.c.last_seen > bindparam("p_seen"), a.c.last_seen), else_=bindparam("p_seen"))
         checked = case(
@@ -128,7 +134,11 @@ class _Statements:
                 latest_snapshot_id=bindparam("p_snapshot_id"),
                 minhash=bindparam("p_minhash"),
                 duplicate_group=bindparam("p_group"),
+                last_extractor=bindparam("p_extractor"),
             )
+        )
+        self.set_extractor = (
+            update(a).where(a.c.id == bindparam("p_id")).values(last_extractor=bindparam("p_e"))
         )
 
 
@@ -318,6 +328,10 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
     if article.latest_snapshot_id is not None:
         previous = conn.execute(sql.previous, {"p_id": article.latest_snapshot_id}).one()
         if previous.content_hash == item.content.content_hash:
+            extractor = item.record.extractor
+            if extractor and extractor != article.last_extractor:
+                # The new extractor yields what is stored: its next difference is an edit.
+                conn.execute(sql.set_extractor, {"p_id": article_id, "p_e": extractor})
             _add_aliases(conn, article_id, item)
             return RecordResult(
                 Outcome.UNCHANGED,
@@ -326,7 +340,8 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
                 canonical_url=article.canonical_url,
             )
         previous_hashes = dict(previous.field_hashes)
-        cause = version_cause(previous.extractor, item.record.extractor)
+        last = article.last_extractor or previous.extractor
+        cause = version_cause(last, item.record.extractor)
     version = int(article.latest_version) + 1
     changed = changed_fields(previous_hashes, hashes)
     record = item.record
@@ -359,6 +374,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
             "p_snapshot_id": snapshot_id,
             "p_minhash": sig,
             "p_group": _duplicate_group(conn, article_id, sig),
+            "p_extractor": record.extractor,
         },
     )
     language = item.fields.get("language")

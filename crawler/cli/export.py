@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import datetime
-from typing import IO
+from types import FrameType
+from typing import IO, NoReturn
 
 import click
 
@@ -67,11 +69,19 @@ def export(
             except OSError as exc:  # a full disk behind a redirection
                 fail(f"cannot write standard output: {exc.strerror}", EXIT_FAILURE)
         else:
+            # SIGTERM ends the export through Python, so the temporary file is removed.
+            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
             try:
                 count = write_whole(output, write)
             except CannotCreateError as exc:
                 fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
             except OSError as exc:
                 fail(f"cannot write {output}: {exc.strerror}; nothing was written", EXIT_FAILURE)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
     unit = "versions" if all_versions else "articles"
     click.echo(f"exported {count} {unit} as {fmt}", err=True)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    sys.exit(128 + signum)

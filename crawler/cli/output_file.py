@@ -11,6 +11,7 @@ pipe, /dev/null) is written in place: it cannot be replaced, and holds nothing t
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -34,7 +35,7 @@ def write_whole(target: str | os.PathLike[str], write: Callable[[IO[bytes]], T])
     CannotCreateError when the file cannot be created at all; the OSError of the failure
     otherwise (a full disk), the target then as it was.
     """
-    path = Path(target)
+    path = Path(os.path.realpath(target))  # a symlink stays one: its target is written
     try:
         mode: int | None = path.stat().st_mode
     except FileNotFoundError:
@@ -42,9 +43,19 @@ def write_whole(target: str | os.PathLike[str], write: Callable[[IO[bytes]], T])
     if mode is not None and not stat.S_ISREG(mode):
         with _created(lambda: open(path, "wb"), path) as special:
             return write(special)
-    handle, temporary = _created(
-        lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent), path
-    )
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent
+        )
+    except PermissionError:
+        if mode is None or not os.access(path, os.W_OK):
+            raise CannotCreateError(errno.EACCES, os.strerror(errno.EACCES), str(path)) from None
+        # A writable file in a directory this user cannot add to: written in place, as
+        # before (whole-or-nothing needs a file beside it).
+        with open(path, "wb") as in_place:
+            return write(in_place)
+    except OSError as exc:
+        raise CannotCreateError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with os.fdopen(handle, "wb") as out:
             result = write(out)

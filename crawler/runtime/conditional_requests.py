@@ -43,7 +43,11 @@ class ConditionalRequestMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        # Not when nothing is recorded (scrapy parse): it wants to see the page, not a 304,
+        # and must not open (so create or migrate) the archive.
         if not crawler.settings.getbool(Setting.CONDITIONAL):
+            raise NotConfigured
+        if not crawler.settings.getbool(Setting.RECORD):
             raise NotConfigured
         return cls(crawler, crawler.settings.get(Setting.DB))
 

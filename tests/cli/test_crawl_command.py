@@ -675,16 +675,23 @@ def test_scrapy_parse_shows_the_article_and_records_nothing(
     demo: SiteServer, tmp_path: Path
 ) -> None:
     story = demo.url + sorted(STORY_PATHS[1])[0]
-    with Archive(f"sqlite:///{tmp_path / 'a.db'}"):
-        pass  # an archive to look at afterwards
-    done = _scrapy(tmp_path, "parse", story, "--spider", "news", "-a", f"site={demo.url}/")
+    parse = ("parse", story, "--spider", "news", "-a", f"site={demo.url}/")
+    done = _scrapy(tmp_path, *parse)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "'title':" in done.stdout and "'text':" in done.stdout
     assert "b'" not in done.stdout  # no raw bytes, no zstd copy
+    assert not (tmp_path / "a.db").exists()  # no archive made to look in
+    with Archive(f"sqlite:///{tmp_path / 'a.db'}"):
+        pass
     db = tmp_path / "a.db"
     with sqlite3.connect(db) as conn:
-        for table in ("crawl_runs", "articles", "site_url_shapes", "site_url_verdicts"):
+        schema = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    done = _scrapy(tmp_path, *parse)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        for table in ("crawl_runs", "articles", "sites", "site_url_shapes", "site_url_verdicts"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == schema
 
 
 def test_a_crawled_version_records_its_extractor_and_response_headers(

@@ -399,3 +399,14 @@ def test_an_export_to_a_full_device_is_one_line(demo_db: str, where: str) -> Non
     name = "/dev/full" if where == "-o" else "standard output"
     assert result.stderr.decode().startswith(f"error: cannot write {name}: No space left on device")
     assert result.stderr.count(b"\n") == 1
+
+
+def test_an_export_through_a_symlink_writes_its_target(demo_db: str, tmp_path: Path) -> None:
+    real = tmp_path / "exports" / "latest.jsonl"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "archive.jsonl"
+    link.symlink_to(real)
+    code, _, err = run(demo_db, "export", "-o", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and len(real.read_text().splitlines()) == 4

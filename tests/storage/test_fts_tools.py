@@ -135,3 +135,16 @@ def test_an_archive_indexed_before_0006_is_reindexed_by_the_migration(tmp_path: 
         assert conn.execute("SELECT count(*) FROM snapshot_fts_docsize").fetchone() == (4,)
     with Archive(url) as archive:
         assert _searches(archive) == before
+
+
+def test_pages_of_tied_matches_neither_skip_nor_repeat(db_url: str) -> None:
+    """150 identical wire copies rank exactly alike; the fast path's cut to its best
+    candidates falls among them, which must not decide which copies a page shows."""
+    copy = ExtractedArticle(title="Ferry strike called off", text="Ferry crews agree. " * 30)
+    with Archive(db_url) as archive:
+        for n in range(150):
+            archive.record_fetch(fetch(f"https://wire{n}.example/ferry", copy, site=f"s{n % 5}"))
+        pages = [archive.search("ferry", limit=20, offset=offset) for offset in range(0, 160, 20)]
+        ids = [hit.article_id for page in pages for hit in page]
+    assert len(ids) == len(set(ids)) == 150
+    assert ids == sorted(ids)  # ties in article id order, as the full path orders them

@@ -85,8 +85,9 @@ def test_normalization_is_idempotent(value: str) -> None:
 
 def test_a_version_made_by_another_extractor_is_a_re_extraction(db_url: str) -> None:
     """A trafilatura upgrade (another extractor name) changes what an unchanged page
-    yields: recorded, but as a re-extraction, kept out of the edits lists; a change under
-    the same extractor is an edit; versions without an extractor count as edits."""
+    yields: recorded, but as a re-extraction, kept out of the edits lists. A change under
+    the extractor that last read the page (unchanged or not) is an edit, and so is one
+    without an extractor."""
     from storage import Archive, ExtractedArticle, Outcome
     from tests.conftest import fetch
 
@@ -96,22 +97,18 @@ def test_a_version_made_by_another_extractor_is_a_re_extraction(db_url: str) -> 
         article = ExtractedArticle(title="Harbor story", text=text * 20)
         return archive.record_fetch(fetch(url, article, extractor=extractor)).outcome
 
+    old, new, other = (f"news: trafilatura {v}, options a" for v in ("2.0.0", "2.1.0", "2.2.0"))
     with Archive(db_url) as archive:
-        assert record(archive, "First words. ", "news: trafilatura 2.0.0, options a") is (
-            Outcome.NEW_ARTICLE
-        )
-        assert record(archive, "First words. ", "news: trafilatura 2.1.0, options a") is (
-            Outcome.UNCHANGED
-        )
-        assert record(archive, "First words! ", "news: trafilatura 2.1.0, options a") is (
-            Outcome.RE_EXTRACTED
-        )
-        assert record(archive, "Edited words. ", "news: trafilatura 2.1.0, options a") is (
-            Outcome.NEW_VERSION
-        )
+        assert record(archive, "First words. ", old) is Outcome.NEW_ARTICLE
+        # The first fetch after an upgrade extracts differently: a re-extraction.
+        assert record(archive, "First words! ", new) is Outcome.RE_EXTRACTED
+        # Another upgrade that yields the same: unchanged, and remembered, so that
+        assert record(archive, "First words! ", other) is Outcome.UNCHANGED
+        # the publisher's edit weeks later is an edit, not taken for the upgrade.
+        assert record(archive, "Edited words. ", other) is Outcome.NEW_VERSION
         assert record(archive, "Edited again. ", None) is Outcome.NEW_VERSION
         causes = [(v.version, v.cause) for v in archive.history(url)]
         assert causes == [(1, None), (2, "re-extraction"), (3, "edit"), (4, "edit")]
         assert [c.version for c in archive.recent_changes()] == [4, 3]
-        latest = archive.snapshot(url, 3)
-        assert (latest.extractor, latest.cause) == ("news: trafilatura 2.1.0, options a", "edit")
+        edited = archive.snapshot(url, 3)
+        assert (edited.extractor, edited.cause) == (other, "edit")
