@@ -4,6 +4,7 @@ paths beside the modules."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from storage.engine import build_engine
 from storage.migrate import current_revision
 from storage.migrations import HEAD_REVISION
 from tests import REPO
+from tests.polling import wait_for
 from tests.storage.downgrades import downgrade
 
 pytestmark = pytest.mark.e2e
@@ -100,3 +102,55 @@ def test_scrapy_finds_the_settings_through_the_entry_point() -> None:
 
     (settings,) = entry_points(group="scrapy", name="settings")
     assert settings.value == "crawler.runtime.settings"
+
+
+def test_a_crawl_deployed_to_scrapyd_runs_and_archives(demo: SiteServer, tmp_path: Path) -> None:
+    """The whole Scrapyd path: a real scrapyd on 127.0.0.1, the egg `make egg` builds
+    uploaded with addversion.json, a run of the `news` spider scheduled with schedule.json;
+    scrapyd finds the settings through the egg's entry point."""
+    from tests.redis_server import free_port
+
+    port = free_port()
+    (tmp_path / "scrapyd.conf").write_text(
+        "[scrapyd]\n"
+        f"bind_address = 127.0.0.1\nhttp_port = {port}\nmax_proc = 1\npoll_interval = 0.2\n"
+        f"eggs_dir = {tmp_path / 'eggs'}\nlogs_dir = {tmp_path / 'logs'}\n"
+        f"dbs_dir = {tmp_path / 'dbs'}\nitems_dir =\n"
+    )
+    base = f"http://127.0.0.1:{port}"
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "scrapyd")], cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def call(path: str, *form: str) -> dict[str, object]:
+        args = [arg for field in form for arg in ("-F", field)]
+        done = subprocess.run(["curl", "-sf", f"{base}/{path}", *args],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+
+    db = f"sqlite:///{tmp_path / 'archive.db'}"
+    try:
+        assert wait_for(lambda: call("daemonstatus.json").get("status") == "ok", 30)
+        egg = _egg(tmp_path)
+        added = call("addversion.json", "project=newsarchive", "version=1", f"egg=@{egg}")
+        assert added.get("spiders", 0) >= 1, added
+        scheduled = call(
+            "schedule.json", "project=newsarchive", "spider=news", f"site={demo.url}/",
+            f"setting=NEWSARCHIVE_DB={db}", "setting=AUTOTHROTTLE_ENABLED=False",
+            "setting=DOWNLOAD_DELAY=0",
+        )  # fmt: skip
+        assert scheduled.get("status") == "ok", scheduled
+
+        def finished() -> bool:
+            jobs = call("listjobs.json?project=newsarchive")
+            return bool(jobs.get("finished"))
+
+        assert wait_for(finished, 90)
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+    with Archive(db, create=False) as archive:
+        assert archive.counts()["articles"] == len(STORY_PATHS[1])
+        (run,) = archive.runs()
+        assert run.status == "succeeded"
