@@ -410,3 +410,30 @@ def test_an_export_through_a_symlink_writes_its_target(demo_db: str, tmp_path: P
     code, _, err = run(demo_db, "export", "-o", str(link))
     assert code == 0, err
     assert link.is_symlink() and len(real.read_text().splitlines()) == 4
+
+
+def test_an_export_stopped_by_sigterm_leaves_no_temporary_file(
+    demo_db: str, tmp_path: Path
+) -> None:
+    """A stop (systemd, a timeout) mid-export: the hidden temporary file goes too."""
+    import signal
+
+    from tests.polling import wait_for
+
+    with Archive(demo_db) as archive:  # raw bodies that take seconds to write as WARC
+        for n in range(8):
+            body = b"<html><body><p>" + os.urandom(1_500_000).hex().encode() + b"</p></body>"
+            story = ExtractedArticle(title=f"Long page {n}", text=f"harbor {n} words " * 50)
+            archive.record_fetch(fetch(f"https://big.example/{n}", story, body=body))
+    target = tmp_path / "out" / "all.warc.gz"
+    target.parent.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "--db", demo_db, "export", "--format", "warc",
+         "--all-versions", "-o", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert wait_for(lambda: any(target.parent.iterdir()), 30)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert list(target.parent.iterdir()) == []
