@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -124,10 +125,28 @@ def test_a_crawl_deployed_to_scrapyd_runs_and_archives(demo: SiteServer, tmp_pat
     )  # fmt: skip
 
     def call(path: str, *form: str) -> dict[str, object]:
-        args = [arg for field in form for arg in ("-F", field)]
-        done = subprocess.run(["curl", "-sf", f"{base}/{path}", *args],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
-        return json.loads(done.stdout) if done.returncode == 0 else {}
+        """scrapyd's JSON API; `form` fields as `name=value`, a file as `name=@path`."""
+        boundary = "newsarchive-test-boundary"
+        body = b""
+        for field in form:
+            name, _, value = field.partition("=")
+            disposition = f'form-data; name="{name}"'
+            if value.startswith("@"):
+                disposition += f'; filename="{Path(value[1:]).name}"'
+                data = Path(value[1:]).read_bytes()
+            else:
+                data = value.encode()
+            body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+            body += data + b"\r\n"
+        request = urllib.request.Request(f"{base}/{path}")
+        if form:
+            request.data = body + f"--{boundary}--\r\n".encode()
+            request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return dict(json.loads(answer.read()))
+        except OSError:  # not up yet
+            return {}
 
     db = f"sqlite:///{tmp_path / 'archive.db'}"
     try:
