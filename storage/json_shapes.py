@@ -1,6 +1,7 @@
 """The archive's values as JSON-ready dicts: one spelling of every key, shared by the
 command line's `--format json` and the web app's `/api/...` routes, so a script can move
-from one to the other without renaming a field."""
+from one to the other without renaming a field. Most are a view's own fields
+(`dataclasses.asdict`), so a field added to a view reaches both at once."""
 
 from __future__ import annotations
 
@@ -82,15 +83,7 @@ def article_json(article: ArticleView, snapshot: SnapshotView) -> dict[str, Any]
 
 
 def version_json(version: VersionInfo) -> dict[str, Any]:
-    return {
-        "version": version.version,
-        "fetched_at": version.fetched_at,
-        "content_hash": version.content_hash,
-        "changed_fields": version.changed_fields,
-        "title": version.title,
-        "url": version.url,
-        "cause": version.cause,
-    }
+    return asdict(version)
 
 
 def diff_json(article_id: int, older: int, newer: int, diffs: list[FieldDiff]) -> dict[str, Any]:
@@ -106,46 +99,15 @@ def diff_json(article_id: int, older: int, newer: int, diffs: list[FieldDiff]) -
 
 
 def run_json(run: RunView) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "site": run.site,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "counters": run.counters,
-        "error": run.error,
-        "worker": run.worker,
-        "attempt": run.attempt,
-        "retry_of": run.retry_of,
-    }
+    return asdict(run)
 
 
 def story_json(story: StorySummary) -> dict[str, Any]:
-    return {
-        "id": story.id,
-        "site": story.site,
-        "url": story.url,
-        "title": story.title,
-        "first_seen": story.first_seen,
-        "published": story.published,
-        "language": story.language,
-        "versions": story.versions,
-    }
+    return asdict(story)
 
 
 def change_json(change: Change) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "site": change.site,
-        "url": change.url,
-        "version": change.version,
-        "fetched_at": change.fetched_at,
-        "changed_fields": change.changed_fields,
-        "title": change.title,
-        "previous_title": change.previous_title,
-        "headline_changed": change.headline_changed,
-    }
+    return {**asdict(change), "headline_changed": change.headline_changed}
 
 
 def site_json(site: SiteSummary) -> dict[str, Any]:

@@ -188,6 +188,30 @@ def _with_storable_validators(record: FetchRecord) -> FetchRecord:
     return dataclasses.replace(record, etag=etag, last_modified=last_modified)
 
 
+# Response headers kept per version: enough for any real response, bounded against a
+# hostile server's thousands of headers.
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 16_384
+
+
+def _with_storable_headers(record: FetchRecord) -> FetchRecord:
+    """The headers as stored with a version (for WARC): in order, at most MAX_HEADERS pairs
+    and MAX_HEADER_BYTES, a pair with a NUL (PostgreSQL's JSON refuses it) left out, lone
+    surrogates replaced. Bounded here, in the extraction worker, not in the archive's write
+    transaction."""
+    kept: list[tuple[str, str]] = []
+    size = 0
+    for name, value in record.headers[:MAX_HEADERS]:
+        size += len(name) + len(value)
+        if size > MAX_HEADER_BYTES:
+            break
+        if "\x00" not in name + value:
+            kept.append((name, value.encode("utf-8", "replace").decode("utf-8")))
+    if kept == list(record.headers):
+        return record
+    return dataclasses.replace(record, headers=tuple(kept))
+
+
 def _storable(value: object) -> bool:
     """Whether every database can keep the value exactly as given."""
     if not isinstance(value, str):
@@ -216,7 +240,7 @@ def prepare(record: FetchRecord) -> PreparedFetch:
         raise InvalidFetchError(f"final_url: {exc}") from None
     if not isinstance(record.body, bytes | bytearray | memoryview):
         raise InvalidFetchError("body: expected bytes")
-    record = _with_storable_validators(record)
+    record = _with_storable_headers(_with_storable_validators(record))
     fetched_at = to_utc(record.fetched_at) or datetime.now(UTC)
     redirects = (fetched,) if fetched != final else ()
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -28,7 +27,6 @@ __all__ = [
     "normalize_article",
     "normalize_line",
     "normalize_text",
-    "stored_headers",
     "to_utc",
     "version_cause",
 ]
@@ -137,10 +135,6 @@ def changed_fields(previous: dict[str, str] | None, current: dict[str, str]) -> 
 
 EDIT: Final = "edit"
 RE_EXTRACTION: Final = "re-extraction"
-# Response headers kept per version: enough for any real response, bounded against a
-# hostile server's thousands of headers.
-MAX_HEADERS = 100
-MAX_HEADER_BYTES = 16_384
 
 
 def version_cause(previous_extractor: str | None, extractor: str | None) -> str:
@@ -150,18 +144,3 @@ def version_cause(previous_extractor: str | None, extractor: str | None) -> str:
     if previous_extractor and extractor and previous_extractor != extractor:
         return RE_EXTRACTION
     return EDIT
-
-
-def stored_headers(headers: Sequence[tuple[str, str]]) -> list[list[str]] | None:
-    """The headers as stored: (name, value) pairs in order, at most MAX_HEADERS and
-    MAX_HEADER_BYTES of them, only text a database can keep; None when there are none."""
-    kept: list[list[str]] = []
-    size = 0
-    for name, value in headers[:MAX_HEADERS]:
-        size += len(name) + len(value)
-        if size > MAX_HEADER_BYTES:
-            break
-        if "\x00" in name + value:
-            continue
-        kept.append([name, value.encode("utf-8", "replace").decode("utf-8")])
-    return kept or None

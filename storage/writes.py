@@ -28,7 +28,7 @@ from storage.models import (
 from storage.near_duplicates import THRESHOLD, band_keys, similarity
 from storage.prepare import FetchKind, PreparedFetch, url_hash
 from storage.records import Outcome, RecordResult
-from storage.versioning import RE_EXTRACTION, changed_fields, stored_headers, version_cause
+from storage.versioning import RE_EXTRACTION, changed_fields, version_cause
 
 __all__ = ["SiteCache", "write_prepared"]
 
@@ -361,7 +361,7 @@ def _record_article(conn: Connection, item: PreparedFetch, sites: SiteCache) -> 
             "blob_sha256": _ensure_blob(conn, item),
             "extractor": record.extractor,
             "cause": cause,
-            "http_headers": stored_headers(record.headers),
+            "http_headers": [list(pair) for pair in record.headers] or None,
             **item.fields,
         },
     ).scalar_one()

@@ -52,6 +52,15 @@ def stop(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]
     return process.returncode, err
 
 
+def trigger(db: str, sites: Path) -> subprocess.CompletedProcess[str]:
+    """`schedule trigger demo`: make the site's job due now."""
+    return subprocess.run(
+        [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
+         "trigger", "demo"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def runs(db: str, site: str = "demo"):
     with Archive(db) as archive:
         return list(reversed(archive.runs(site=site, limit=100)))
@@ -158,11 +167,7 @@ def test_trigger_runs_a_site_now(demo: SiteServer, tmp_path: Path) -> None:
     try:
         time.sleep(3)
         assert runs(db) == []
-        result = subprocess.run(
-            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
-             "trigger", "demo"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        result = trigger(db, sites)
         assert result.returncode == 0, result.stderr
         assert wait_for(lambda: any(r.finished_at for r in runs(db)), 30)
         listed = subprocess.run(
@@ -271,11 +276,7 @@ def test_a_run_past_its_max_runtime_is_stopped(demo: SiteServer, tmp_path: Path)
     process = service(db, sites)
     try:
         time.sleep(2)
-        subprocess.run(
-            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
-             "trigger", "demo"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        assert trigger(db, sites).returncode == 0
         assert wait_for(lambda: any(r.finished_at for r in runs(db)), 40)
     finally:
         code, err = stop(process)
@@ -302,22 +303,13 @@ def test_one_service_per_database_and_orphaned_runs_are_closed(
         )  # fmt: skip
         assert second.returncode == 1
         assert "a scheduling service already runs on this database" in second.stderr
-        trigger = subprocess.run(
-            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
-             "trigger", "demo"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert "the service (" in trigger.stderr
+        triggered = trigger(db, sites)
+        assert "the service (" in triggered.stderr
     finally:
         code, err = stop(first)
     assert code == 0
     assert f"run {orphan} of demo had no live crawl: marked interrupted" in err
-    trigger = subprocess.run(
-        [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule", "trigger",
-         "demo"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert "no scheduling service runs on this database" in trigger.stderr
+    assert "no scheduling service runs on this database" in trigger(db, sites).stderr
 
 
 def _children_of(pid: int) -> list[int]:
@@ -341,11 +333,7 @@ def test_a_killed_crawl_is_marked_interrupted_and_frees_its_site(
     process = service(db, sites)
     try:
         time.sleep(2)
-        subprocess.run(
-            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
-             "trigger", "demo"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        assert trigger(db, sites).returncode == 0
         assert wait_for(lambda: bool(runs(db)), 20)
         (child,) = _children_of(process.pid)
         os.kill(child, signal.SIGKILL)  # the OOM killer, say
@@ -379,11 +367,7 @@ def test_a_site_held_by_a_dead_crawl_of_this_machine_runs_at_once(
     process = service(db, sites)
     try:
         time.sleep(2)
-        subprocess.run(
-            [str(BIN / "newsarchive"), "--db", db, "--sites", str(sites), "schedule",
-             "trigger", "demo"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        assert trigger(db, sites).returncode == 0
         assert wait_for(lambda: len(runs(db)) == 2 and runs(db)[1].status == "succeeded", 30)
     finally:
         code, err = stop(process)

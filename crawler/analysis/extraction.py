@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -75,7 +75,8 @@ def parse_html(text: str) -> HtmlElement | None:
 EXTRACTION_REVISION: Final = 1
 
 
-def extractor_name(options: ExtractionOptions, selectors: Sequence[tuple[str, str]]) -> str:
+@cache  # one name per site's rules, not a hash per page
+def extractor_name(options: ExtractionOptions, selectors: tuple[tuple[str, str], ...]) -> str:
     """What extracts with these options, as recorded with each version: trafilatura's
     version and a hash of everything else that decides the result."""
     decided_by = repr((EXTRACTION_REVISION, options, tuple(sorted(selectors))))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from crawler.config.sites import check_setting_value
 from crawler.keys import Setting
 
-__all__ = ["FROM_ENVIRONMENT", "settings_from_environment"]
+__all__ = ["FROM_ENVIRONMENT", "apply_environment", "settings_from_environment"]
 
 # The settings an environment variable of the same name sets. Not NEWSARCHIVE_DB and
 # NEWSARCHIVE_SITES (read by the settings module itself, as the defaults of --db and
@@ -47,3 +47,10 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
             check_setting_value(name, value, f"environment variable {name}")
             found[name] = value
     return found
+
+
+def apply_environment(settings: Any) -> None:
+    """Put the environment's values into Scrapy `settings` at the project's priority, under
+    a site's settings and -s (SitesConfigError for a bad one)."""
+    for name, value in settings_from_environment().items():
+        settings.set(name, value, priority="project")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crawler import speedups
-from crawler.config.environment import settings_from_environment
+from crawler.config.environment import apply_environment
 from crawler.config.sites import SiteConfig, SitesConfigError, check_setting_value
 from crawler.keys import Setting, Stat
 
@@ -50,9 +50,7 @@ def build_settings(
 
     settings = Settings()
     settings.setmodule("crawler.runtime.settings", priority="project")
-    # The environment is the weakest source: a site's settings and -s win over it.
-    for name, value in settings_from_environment().items():
-        settings.set(name, value, priority="project")
+    apply_environment(settings)  # the weakest source: a site's settings and -s win
     settings.set(Setting.DB, db_url, priority="cmdline")
     if sites_path:
         settings.set(Setting.SITES, sites_path, priority="cmdline")

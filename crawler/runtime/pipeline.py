@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.exceptions import DropItem
 
 from crawler.keys import Counter, Setting, Stat, stat
 from crawler.runtime.counters import SUCCESS_REASONS, collect_counters, run_status
@@ -261,8 +262,6 @@ def _nothing(counters: dict[str, Any]) -> str:
 def _for_feeds(item: ArchivedFetch) -> dict[str, Any]:
     """What Scrapy's feed exports (`-o items.jsonl`) and item signals get: the article as
     a JSON-ready dict; a 304 check, which holds no article, goes no further."""
-    from scrapy.exceptions import DropItem
-
     article = feed_item(item)
     if article is None:
         raise DropItem(NOT_MODIFIED, log_level="DEBUG")  # routine, not a WARNING

@@ -19,6 +19,7 @@ from storage import Archive
 from tests import REPO
 from tests.polling import wait_for
 from tests.process_groups import live_members
+from tests.terminal import read_until_closed
 
 pytestmark = pytest.mark.e2e
 
@@ -359,17 +360,8 @@ def test_live_counters_on_a_terminal(demo: SiteServer, tmp_path: Path) -> None:
         stdout=follower, stderr=follower, env=env,
     )  # fmt: skip
     os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_until_closed(leader)
     assert process.wait(timeout=60) == 0
-    os.close(leader)
     text = output.decode("utf-8", errors="replace")
     assert "newsarchive crawl" in text  # the live table's title
     assert "Traceback" not in text

@@ -19,6 +19,7 @@ from storage import Archive, ExtractedArticle
 from tests import REPO
 from tests.conftest import fetch
 from tests.demo_stories import load_demo
+from tests.terminal import read_until_closed
 
 ROOT = REPO
 STRIKE = "https://www.harbor-times.example/2026/11/02/port-strike-ends.html"
@@ -294,16 +295,7 @@ def on_a_terminal(db: str, args: list[str], env: dict[str, str]) -> bytes:
         env={**os.environ, "COLUMNS": "100", **env},
     )  # fmt: skip
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    shown = read_until_closed(leader)
     assert done.returncode == 0, done.stderr
     return shown
 

@@ -18,19 +18,19 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.settings import Settings
 from scrapy.spiderloader import get_spider_loader
 
-from crawler.config.environment import settings_from_environment
+from crawler.config.environment import apply_environment
 from crawler.config.sites import SitesConfigError
 from crawler.running.exit_codes import EXIT_USAGE
 from spiders.base import ArchiveSpider
 
-__all__ = ["Command", "apply_environment"]
+__all__ = ["Command", "environment_or_exit"]
 
 
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         if self.settings is not None:
-            apply_environment(self.settings)
+            environment_or_exit(self.settings)
         if len(args) != 1 or self.settings is None:
             return  # Scrapy reports a missing or extra spider name itself
         try:
@@ -45,14 +45,13 @@ class Command(ScrapyCrawlCommand):
             _refuse(exc)
 
 
-def apply_environment(settings: Settings) -> None:
-    """As `newsarchive crawl` does: the environment under the site's settings and -s."""
+def environment_or_exit(settings: Settings) -> None:
+    """As `newsarchive crawl` does: the environment under the site's settings and -s; a bad
+    value is one line and exit status 2."""
     try:
-        found = settings_from_environment()
+        apply_environment(settings)
     except SitesConfigError as exc:
         _refuse(exc)
-    for name, value in found.items():
-        settings.set(name, value, priority="project")
 
 
 def _refuse(exc: SitesConfigError) -> NoReturn:

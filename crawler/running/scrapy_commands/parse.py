@@ -18,7 +18,7 @@ from scrapy.commands.parse import Command as ScrapyParseCommand
 from scrapy.utils import display
 
 from crawler.keys import Setting
-from crawler.running.scrapy_commands.crawl import apply_environment
+from crawler.running.scrapy_commands.crawl import environment_or_exit
 from crawler.runtime.items import ArchivedFetch, feed_item
 
 __all__ = ["Command"]
@@ -29,7 +29,7 @@ class Command(ScrapyParseCommand):
         super().process_options(args, opts)
         if self.settings is None:
             return
-        apply_environment(self.settings)
+        environment_or_exit(self.settings)
         if not opts.pipelines:
             self.settings.set(Setting.RECORD, False, priority="cmdline")
 
